@@ -1,0 +1,1 @@
+export { Gpu } from './gpu/gpu';

@@ -1,0 +1,139 @@
+/**
+ * A prepared dispatch: one pipeline, its bind group and its own Params uniform, created once and
+ * encoded as often as needed. Kernel wrappers in this folder return these.
+ */
+import type { BufferRef, Gpu, Pipeline } from '../gpu/gpu';
+import { sliceOf } from '../gpu/gpu';
+
+export type Params = Record<string, number>;
+
+/** Bindings by @binding index; binding 0 is the Params uniform and is filled in here. */
+export type Bindings = Record<number, BufferRef | undefined>;
+
+/**
+ * `D` is the kernel's runtime dimensions (rows, positions...). `update(dims)` rewrites the Params
+ * uniform and the grid for new dimensions without rebuilding anything (prefill lengths vary).
+ */
+export class Dispatch<D = unknown> {
+  private configure: (d: Dispatch<D>, dims: D) => void = () => {};
+  private readonly uniform: GPUBuffer | undefined;
+  private readonly staging: ArrayBuffer;
+  private constructor(
+    readonly gpu: Gpu,
+    readonly p: Pipeline,
+    readonly bindGroup: GPUBindGroup,
+    uniform: GPUBuffer | undefined,
+    public workgroups: [number, number, number],
+  ) {
+    this.uniform = uniform;
+    this.staging = new ArrayBuffer(Math.max(16, p.params.length * 4));
+  }
+
+  static async create<D>(
+    gpu: Gpu,
+    p: Pipeline,
+    bindings: Bindings,
+    configure: (d: Dispatch<D>, dims: D) => void,
+    dims: D,
+  ): Promise<Dispatch<D>> {
+    const what = `kernel '${p.kernel}' (${p.variant})`;
+    let uniform: GPUBuffer | undefined;
+    if (p.params.length) {
+      uniform = await gpu.createBuffer(
+        `${p.kernel} params`,
+        Math.ceil((p.params.length * 4) / 16) * 16,
+        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      );
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniform) entries.push({ binding: 0, resource: { buffer: uniform } });
+    for (const [index, ref] of Object.entries(bindings)) {
+      if (!ref) continue;
+      const s = sliceOf(ref);
+      entries.push({
+        binding: Number(index),
+        resource: { buffer: s.buffer, offset: s.offset, size: s.size },
+      });
+    }
+    const layout = p.pipeline.getBindGroupLayout(0);
+    const bindGroup = await gpu.scoped(`binding ${what}`, () =>
+      gpu.device.createBindGroup({ label: p.kernel, layout, entries }),
+    );
+    const d = new Dispatch<D>(gpu, p, bindGroup, uniform, [1, 1, 1]);
+    d.configure = configure;
+    d.update(dims);
+    return d;
+  }
+
+  /** Re-targets the dispatch to new runtime dimensions (writes the uniform, sets the grid). */
+  update(dims: D): this {
+    this.configure(this, dims);
+    return this;
+  }
+
+  /** Writes the Params uniform; every field of the shader's Params struct must be given. */
+  set(params: Params): this {
+    if (!this.uniform) return this;
+    const view = new DataView(this.staging);
+    for (const [i, f] of this.p.params.entries()) {
+      const v = params[f.name];
+      if (v === undefined || !Number.isFinite(v)) {
+        throw new Error(`kernel '${this.p.kernel}': param '${f.name}' is ${v}`);
+      }
+      if (f.type === 'f32') view.setFloat32(i * 4, v, true);
+      else if (f.type === 'u32') view.setUint32(i * 4, v, true);
+      else view.setInt32(i * 4, v, true);
+    }
+    for (const name of Object.keys(params)) {
+      if (!this.p.params.some((f) => f.name === name)) {
+        throw new Error(`kernel '${this.p.kernel}': unknown param '${name}'`);
+      }
+    }
+    this.gpu.device.queue.writeBuffer(this.uniform, 0, this.staging, 0, this.p.params.length * 4);
+    return this;
+  }
+
+  /** Sets the grid, checking it against the device's per-dimension limit. */
+  grid(x: number, y = 1, z = 1): this {
+    const max = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    for (const n of [x, y, z]) {
+      if (n > max) throw new Error(`kernel '${this.p.kernel}': ${n} workgroups exceed the limit of ${max}`);
+    }
+    this.workgroups = [x, y, z];
+    return this;
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    const [x, y, z] = this.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    pass.setPipeline(this.p.pipeline);
+    pass.setBindGroup(0, this.bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+
+  /** Frees the uniform buffer (the pipeline stays cached in the Gpu). */
+  destroy(): void {
+    this.uniform?.destroy();
+  }
+
+  /** Encodes, submits and waits: for tests and one-off calls, not for the hot path. */
+  async run(): Promise<void> {
+    this.gpu.submit(this.p.kernel, (pass) => this.encode(pass));
+    await this.gpu.finish();
+  }
+}
+
+export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/**
+ * A grid of `groups` workgroups, folded into two dimensions when it exceeds the per-dimension
+ * limit. Shaders recover the flat index as `wid.x + wid.y * nwg.x`.
+ */
+export function grid1d(d: AnyDispatch, groups: number): void {
+  const max = d.gpu.limits.maxComputeWorkgroupsPerDimension;
+  if (groups <= max) d.grid(groups);
+  else d.grid(max, Math.ceil(groups / max));
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a dispatch whatever its dimension type
+export type AnyDispatch = Dispatch<any>;

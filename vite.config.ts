@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/** `/` opens the demo page. */
+const rootToDemo: Plugin = {
+  name: 'root-to-demo',
+  configureServer(server) {
+    server.middlewares.use((req, res, next) => {
+      if (req.url === '/' || req.url === '/index.html') {
+        res.statusCode = 302;
+        res.setHeader('Location', '/demo/');
+        res.end();
+      } else next();
+    });
+  },
+};
+
+export default defineConfig(({ mode }) => ({
+  plugins: [rootToDemo],
+  server: { host: '127.0.0.1', port: 5173 },
+  worker: { format: 'es' },
+  build:
+    mode === 'demo'
+      ? {
+          outDir: 'dist-demo',
+          rollupOptions: {
+            input: {
+              demo: resolve(import.meta.dirname, 'demo/index.html'),
+            },
+          },
+        }
+      : {
+          outDir: 'dist',
+          target: 'es2022',
+          minify: false,
+          sourcemap: true,
+          lib: {
+            entry: { index: resolve(import.meta.dirname, 'src/index.ts') },
+            formats: ['es'],
+          },
+          rollupOptions: {
+            external: [/^node:/, 'webgpu', /^@huggingface\//],
+          },
+        },
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    fileParallelism: false,
+    testTimeout: 300_000,
+    hookTimeout: 120_000,
+  },
+}));
