@@ -1,0 +1,122 @@
+/**
+ * The CPU implementation of `Ops`: the kernels' CPU twins over Float32Arrays. It is the reference
+ * the GPU forward is tested against, and runs the same `forward` function.
+ */
+import { attention } from '../cpu/attention';
+import { embedding } from '../cpu/embedding';
+import { gelu } from '../cpu/gelu';
+import { kv_append } from '../cpu/kv_append';
+import { layernorm } from '../cpu/layernorm';
+import { matmul } from '../cpu/matmul';
+import { residual } from '../cpu/residual';
+import { rmsnorm } from '../cpu/rmsnorm';
+import { rope } from '../cpu/rope';
+import { silu_mul } from '../cpu/silu_mul';
+import type { ModelConfig } from './config';
+import { type Activations, forward, type Ops } from './forward';
+import type { Linear, ModelWeights, Norm } from './weights';
+
+type Table = ModelWeights['wte'];
+export interface CpuKinds {
+  table: Table;
+  linear: Linear;
+  norm: Norm;
+}
+
+export class CpuOps implements Ops<Float32Array, CpuKinds> {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+
+  constructor(
+    readonly cfg: ModelConfig,
+    readonly maxContext: number,
+  ) {
+    const D = cfg.kvHeads * cfg.headDim;
+    this.k = Array.from({ length: cfg.layers }, () => new Float32Array(maxContext * D));
+    this.v = Array.from({ length: cfg.layers }, () => new Float32Array(maxContext * D));
+  }
+
+  async embed(out: Float32Array, ids: Float32Array, wte: Table, wpe: Table | undefined, T: number, pos: number) {
+    const tokenIds = Uint32Array.from(ids.subarray(0, T));
+    embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, { pos, f16: false });
+  }
+
+  async norm(out: Float32Array, x: Float32Array, w: Norm, T: number) {
+    const eps = this.cfg.normEps;
+    if (this.cfg.norm === 'layernorm') layernorm(out, x, w.w, w.b!, T, this.cfg.hidden, { eps });
+    else rmsnorm(out, x, w.w, T, this.cfg.hidden, { eps });
+  }
+
+  async linear(out: Float32Array, x: Float32Array, w: Linear, T: number) {
+    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, f16: false });
+  }
+
+  async rope(x: Float32Array, heads: number, T: number, pos: number) {
+    const r = this.cfg.rope!;
+    rope(x, T, heads, this.cfg.headDim, { pos, theta: r.theta, layout: r.layout, rotaryDim: r.rotaryDim });
+  }
+
+  async attention(
+    out: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    layer: number,
+    T: number,
+    pos: number,
+  ) {
+    const { heads, kvHeads, headDim } = this.cfg;
+    kv_append(this.k[layer], this.v[layer], k, v, T, kvHeads * headDim, { pos });
+    attention(out, q, this.k[layer], this.v[layer], T, heads, kvHeads, headDim, { pos });
+  }
+
+  async gelu(out: Float32Array, x: Float32Array, T: number) {
+    gelu(out, x, T * this.cfg.ffn, { approximate: this.cfg.activation === 'gelu' ? 'none' : 'tanh' });
+  }
+
+  async siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, T: number) {
+    silu_mul(out, gate, up, T * this.cfg.ffn);
+  }
+
+  async add(out: Float32Array, a: Float32Array, b: Float32Array, T: number) {
+    residual(out, a, b, T * this.cfg.hidden);
+  }
+
+  async lastRow(out: Float32Array, x: Float32Array, T: number) {
+    const C = this.cfg.hidden;
+    out.set(x.subarray((T - 1) * C, T * C));
+  }
+
+  async unembed(out: Float32Array, x: Float32Array, table: Table, T: number) {
+    matmul(out, x, table.data, null, T, table.cols, table.rows, { wLayout: 'NK', f16: false });
+  }
+}
+
+/** Scratch activations for T positions. */
+export function cpuActivations(cfg: ModelConfig, T: number): Activations<Float32Array> {
+  const { hidden: C, heads: NH, kvHeads: NKV, headDim: HS, ffn: F, vocabSize: V } = cfg;
+  return {
+    ids: new Float32Array(T),
+    x: new Float32Array(T * C),
+    h: new Float32Array(T * C),
+    q: new Float32Array(T * NH * HS),
+    k: new Float32Array(T * NKV * HS),
+    v: new Float32Array(T * NKV * HS),
+    att: new Float32Array(T * NH * HS),
+    f: new Float32Array(T * F),
+    g: new Float32Array(T * F),
+    u: new Float32Array(T * F),
+    last: new Float32Array(C),
+    logits: new Float32Array(T * V),
+  };
+}
+
+/** The reference forward: logits [ids.length, V] of every position, computed on the CPU. */
+export async function cpuLogits(cfg: ModelConfig, w: ModelWeights, ids: number[]): Promise<Float32Array> {
+  const T = ids.length;
+  const ops = new CpuOps(cfg, T);
+  const act = cpuActivations(cfg, T);
+  act.ids.set(ids);
+  await forward(ops, cfg, w, act, T, 0, true);
+  return act.logits;
+}

@@ -1,0 +1,130 @@
+/**
+ * The transformer forward pass, written once over the `Ops` interface. `CpuOps` (src/model/cpu-ops.ts)
+ * runs it with the CPU twins of the kernels; `GpuOps` (src/model/gpu-ops.ts) records it into GPU
+ * dispatches. Mixing the two op by op is how a wrong logit is bisected.
+ *
+ * Dimensions, named once:
+ *   T   positions in this call (prompt chunk, or 1 when decoding)   pos  position of the first of them
+ *   C   channels (hidden size)        NH  query heads     NKV  key/value heads    HS  head size
+ *   F   MLP width                     V   vocabulary      L    layers
+ * Activations are row-major [T, width].
+ */
+import type { ModelConfig } from './config';
+
+/** The weight types of one implementation (CPU arrays, or GPU buffers). */
+export interface WeightKinds {
+  /** A [rows, C] table: the token embedding, learned positions, the unembedding. */
+  table: unknown;
+  /** A linear layer y = x W^T + b. */
+  linear: unknown;
+  /** A norm's weight (and bias for layernorm). */
+  norm: unknown;
+}
+
+export interface LayerWeights<W extends WeightKinds> {
+  attnNorm: W['norm'];
+  q: W['linear'];
+  k: W['linear'];
+  v: W['linear'];
+  o: W['linear'];
+  mlpNorm: W['norm'];
+  /** GPT-2 MLP: fc then gelu then proj. */
+  fc?: W['linear'];
+  proj?: W['linear'];
+  /** Llama MLP: down(silu(gate(x)) * up(x)). */
+  gate?: W['linear'];
+  up?: W['linear'];
+  down?: W['linear'];
+}
+
+export interface Weights<W extends WeightKinds> {
+  wte: W['table'];
+  wpe?: W['table'];
+  layers: LayerWeights<W>[];
+  finalNorm: W['norm'];
+  lmHead: W['table'];
+}
+
+/** Scratch activations, each sized for the largest T the implementation runs. */
+export interface Activations<A> {
+  ids: A; // [T] token ids
+  x: A; // [T, C] residual stream
+  h: A; // [T, C] normed / projected
+  q: A; // [T, NH*HS]
+  k: A; // [T, NKV*HS]
+  v: A; // [T, NKV*HS]
+  att: A; // [T, NH*HS]
+  f: A; // [T, F]
+  g: A; // [T, F]
+  u: A; // [T, F]
+  last: A; // [1, C] the last position, for the unembedding when only it is needed
+  logits: A; // [T, V]
+}
+
+export interface Ops<A, W extends WeightKinds> {
+  embed(out: A, ids: A, wte: W['table'], wpe: W['table'] | undefined, T: number, pos: number): Promise<void>;
+  norm(out: A, x: A, w: W['norm'], T: number): Promise<void>;
+  linear(out: A, x: A, w: W['linear'], T: number): Promise<void>;
+  /** Rotary position embedding, in place, over `heads` heads. */
+  rope(x: A, heads: number, T: number, pos: number): Promise<void>;
+  /** Appends k, v to layer `layer`'s cache at `pos`, then causal attention of q over the cache. */
+  attention(out: A, q: A, k: A, v: A, layer: number, T: number, pos: number): Promise<void>;
+  gelu(out: A, x: A, T: number): Promise<void>;
+  siluMul(out: A, gate: A, up: A, T: number): Promise<void>;
+  /** out = a + b; `out` may be `a`. */
+  add(out: A, a: A, b: A, T: number): Promise<void>;
+  /** Copies row T-1 of x to out. */
+  lastRow(out: A, x: A, T: number): Promise<void>;
+  /** out[t, :] = x[t, :] table^T (logits). */
+  unembed(out: A, x: A, table: W['table'], T: number): Promise<void>;
+}
+
+/**
+ * Runs T tokens at positions pos..pos+T-1 through the model. The caller has put the ids in `act.ids`.
+ * Leaves logits of every position in act.logits (allRows) or of the last position in its first row.
+ */
+export async function forward<A, W extends WeightKinds>(
+  ops: Ops<A, W>,
+  cfg: ModelConfig,
+  w: Weights<W>,
+  act: Activations<A>,
+  T: number,
+  pos: number,
+  allRows: boolean,
+): Promise<void> {
+  const { x, h, q, k, v, att, f, g, u } = act;
+  await ops.embed(x, act.ids, w.wte, w.wpe, T, pos);
+  for (const [l, layer] of w.layers.entries()) {
+    // attention block: x = x + o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
+    await ops.norm(h, x, layer.attnNorm, T);
+    await ops.linear(q, h, layer.q, T);
+    await ops.linear(k, h, layer.k, T);
+    await ops.linear(v, h, layer.v, T);
+    if (cfg.rope) await ops.rope(q, cfg.heads, T, pos);
+    if (cfg.rope) await ops.rope(k, cfg.kvHeads, T, pos);
+    await ops.attention(att, q, k, v, l, T, pos);
+    await ops.linear(h, att, layer.o, T);
+    await ops.add(x, x, h, T);
+    // MLP block: x = x + mlp(norm(x))
+    await ops.norm(h, x, layer.mlpNorm, T);
+    if (layer.fc && layer.proj) {
+      await ops.linear(f, h, layer.fc, T);
+      await ops.gelu(g, f, T);
+      await ops.linear(h, g, layer.proj, T);
+    } else {
+      await ops.linear(f, h, layer.gate!, T);
+      await ops.linear(g, h, layer.up!, T);
+      await ops.siluMul(u, f, g, T);
+      await ops.linear(h, u, layer.down!, T);
+    }
+    await ops.add(x, x, h, T);
+  }
+  if (allRows) {
+    await ops.norm(h, x, w.finalNorm, T);
+    await ops.unembed(act.logits, h, w.lmHead, T);
+  } else {
+    await ops.lastRow(act.last, x, T);
+    await ops.norm(h, act.last, w.finalNorm, 1);
+    await ops.unembed(act.logits, h, w.lmHead, 1);
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * `loadModel` and `Model`: the public face of the engine. Everything that can be checked on the
+ * CPU (files, headers, shapes, options, prompt length) is checked before any GPU work.
+ */
+import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
+import { Gpu } from '../gpu/gpu';
+import type {
+  FinishReason,
+  GenerateEvent,
+  GenerateOptions,
+  GenerateSummary,
+  LoadOptions,
+  ModelSource,
+  TopToken,
+} from '../types';
+import { type ModelConfig, parseConfig } from './config';
+import { validateGenerateOptions, validateLoadOptions } from './options';
+import { GpuRunner } from './runner';
+import { Rng, sample } from './sampler';
+import { openSource } from './source';
+import { Tokenizer } from './tokenizer';
+import { loadWeights } from './weights';
+
+/** Loads a model (folder, URL, Hugging Face repo id, or picked files) and uploads it to the GPU. */
+export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  validateLoadOptions(options);
+  const files = openSource(source, { fetch: options.fetch, signal: options.signal, onProgress: options.onProgress });
+  const config = parseConfig(await files.readJSON('config.json'), 'config.json');
+  const maxContext = options.maxContext ?? config.maxContext;
+  if (maxContext > config.maxContext) {
+    throw new InvalidOptionError(
+      'maxContext',
+      `${maxContext} exceeds the model's context length of ${config.maxContext}`,
+    );
+  }
+  const tokenizer = await Tokenizer.fromFiles(files, config);
+  const weights = await loadWeights(files, config);
+  options.signal?.throwIfAborted();
+  const gpu = await Gpu.create({ device: options.device });
+  let uploaded = 0;
+  const total = weightsBytes(weights, options.dtype ?? 'f32');
+  const runner = await GpuRunner.create(gpu, config, weights, {
+    dtype: options.dtype ?? 'f32',
+    maxContext,
+    validVocab: Math.min(tokenizer.vocabSize, config.vocabSize),
+    onUpload: (bytes) => {
+      uploaded += bytes;
+      options.onProgress?.({
+        file: 'GPU',
+        loaded: uploaded,
+        total,
+        overallLoaded: uploaded,
+        overallTotal: total,
+        phase: 'upload',
+      });
+    },
+  }).catch((e) => {
+    if (!options.device) gpu.destroy();
+    throw e;
+  });
+  return new Model(config, tokenizer, gpu, runner, maxContext, !options.device);
+}
+
+function weightsBytes(w: Awaited<ReturnType<typeof loadWeights>>, dtype: 'f32' | 'f16'): number {
+  let n = w.wte.data.length + (w.wpe?.data.length ?? 0) + w.finalNorm.w.length + (w.finalNorm.b?.length ?? 0);
+  if (w.lmHead !== w.wte) n += w.lmHead.data.length;
+  for (const l of w.layers) {
+    for (const x of Object.values(l)) {
+      if (x && 'w' in x) n += x.w.length + (x.b?.length ?? 0);
+    }
+  }
+  return n * (dtype === 'f16' ? 2 : 4);
+}
+
+export class Model {
+  private busy = false;
+  private disposed = false;
+
+  /** @internal use loadModel */
+  constructor(
+    readonly config: ModelConfig,
+    readonly tokenizer: Tokenizer,
+    readonly gpu: Gpu,
+    private readonly runner: GpuRunner,
+    /** Positions the KV cache holds: prompt plus generated tokens. */
+    readonly maxContext: number,
+    private readonly ownsDevice: boolean,
+  ) {}
+
+  /** Adapter description: vendor, architecture, and whether it is a software (CPU) implementation. */
+  get adapter() {
+    return this.gpu.adapter;
+  }
+
+  private enter(): void {
+    if (this.disposed) throw new ModelStateError('the model has been disposed');
+    if (this.gpu.lostError) throw this.gpu.lostError;
+    if (this.busy) throw new ModelStateError('the model is busy: one generate() or logits() call at a time');
+    this.busy = true;
+  }
+
+  private checkIds(ids: number[], what: string): void {
+    if (!Array.isArray(ids) || ids.length === 0) throw new InvalidOptionError(what, 'must be a non-empty array of token ids');
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new InvalidOptionError(what, `token id ${id} is outside [0, ${this.config.vocabSize})`);
+      }
+    }
+    if (ids.length > this.maxContext) throw new ContextLengthError(ids.length, this.maxContext);
+  }
+
+  /** Scores of every position: a Float32Array of ids.length x vocabSize, computed on the GPU (prefill path). */
+  async logits(ids: number[]): Promise<Float32Array> {
+    this.checkIds(ids, 'ids');
+    this.enter();
+    try {
+      return await this.runner.logitsAll(ids);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Streams generated text: chunks `{ text, tokenId }`, then one summary (`done: true`).
+   * A string prompt is tokenized as the tokenizer config says (BOS included where it asks);
+   * `{ ids }` is used exactly as given.
+   */
+  generate(prompt: string | { ids: number[] }, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    // Validation runs now, so a bad call throws here rather than on the first iteration.
+    const opts = validateGenerateOptions(options);
+    const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt?.ids;
+    this.checkIds(ids, typeof prompt === 'string' ? 'prompt' : 'ids');
+    if (ids.length >= this.maxContext) {
+      throw new ContextLengthError(
+        ids.length,
+        this.maxContext,
+        `prompt of ${ids.length} tokens leaves no room to generate in the context of ${this.maxContext}`,
+      );
+    }
+    if (this.disposed) throw new ModelStateError('the model has been disposed');
+    return this.run(ids, opts, options);
+  }
+
+  private async *run(
+    promptIds: number[],
+    opts: ReturnType<typeof validateGenerateOptions>,
+    raw: GenerateOptions,
+  ): AsyncGenerator<GenerateEvent> {
+    this.enter();
+    try {
+      const started = performance.now();
+      const validVocab = Math.min(this.tokenizer.vocabSize, this.config.vocabSize);
+      const rng = new Rng(opts.seed);
+      const greedy = opts.temperature === 0 && opts.repetitionPenalty === 1 && !raw.onTopTokens;
+      const history = [...promptIds];
+      const stream = this.tokenizer.createStream();
+      const stops = opts.stop;
+      const holdBack = stops.length ? Math.max(...stops.map((s) => s.length)) - 1 : 0;
+      const eos = new Set(this.config.eosTokenIds.concat(this.tokenizer.eosIds));
+      const generated: number[] = [];
+      let pending = '';
+      let stopped = false;
+      let finishReason: FinishReason = 'length';
+      let decodeStart = 0;
+      let firstTokenAt = 0;
+      let prefillMs = 0;
+
+      const pick = (out: Float32Array | number): number => {
+        if (typeof out === 'number') return out;
+        if (raw.onTopTokens) raw.onTopTokens(this.topTokens(out, validVocab, 10));
+        return sample(out, { ...opts, validVocab }, rng, history);
+      };
+
+      let next = pick(await this.runner.prefill(promptIds, greedy));
+      prefillMs = performance.now() - started;
+      decodeStart = performance.now();
+      let pos = promptIds.length;
+      while (true) {
+        if (opts.signal?.aborted) {
+          finishReason = 'abort';
+          break;
+        }
+        if (generated.length === 0) firstTokenAt = performance.now() - started;
+        generated.push(next);
+        history.push(next);
+        if (eos.has(next)) {
+          finishReason = 'stop';
+          break;
+        }
+        pending += stream.push(next);
+        const hit = stops.map((s) => pending.indexOf(s)).filter((i) => i >= 0);
+        if (hit.length) {
+          const cut = Math.min(...hit);
+          if (cut > 0) yield { text: pending.slice(0, cut), tokenId: next };
+          pending = '';
+          stopped = true;
+          finishReason = 'stop';
+          break;
+        }
+        const emit = pending.slice(0, Math.max(0, pending.length - holdBack));
+        pending = pending.slice(emit.length);
+        yield { text: emit, tokenId: next };
+        if (generated.length >= opts.maxNewTokens || pos >= this.maxContext) {
+          finishReason = 'length';
+          break;
+        }
+        if (opts.signal?.aborted) {
+          finishReason = 'abort';
+          break;
+        }
+        next = pick(await this.runner.step(next, pos, greedy));
+        pos++;
+      }
+      if (!stopped) {
+        pending += stream.flush();
+        if (pending) yield { text: pending, tokenId: generated[generated.length - 1] };
+      }
+      const decodeMs = performance.now() - decodeStart;
+      const summary: GenerateSummary = {
+        done: true,
+        promptTokens: promptIds.length,
+        generatedTokens: generated.length,
+        prefillMs,
+        timeToFirstTokenMs: firstTokenAt,
+        prefillTokensPerSecond: promptIds.length / (prefillMs / 1000),
+        decodeTokensPerSecond: generated.length > 1 ? (generated.length - 1) / (decodeMs / 1000) : 0,
+        finishReason,
+        tokenIds: generated,
+        promptIds,
+      };
+      yield summary;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The k most likely tokens of a logits row (raw logits; the caller applies temperature). */
+  topTokens(logits: Float32Array, validVocab: number, k: number): TopToken[] {
+    const top: number[] = [];
+    for (let i = 0; i < validVocab; i++) {
+      if (top.length < k || logits[i] > logits[top[top.length - 1]]) {
+        let j = Math.min(top.length, k - 1);
+        top[j] = i;
+        while (j > 0 && logits[top[j - 1]] < logits[top[j]]) {
+          [top[j - 1], top[j]] = [top[j], top[j - 1]];
+          j--;
+        }
+      }
+    }
+    return top.map((tokenId) => ({ tokenId, text: this.tokenizer.tokenText(tokenId), logit: logits[tokenId] }));
+  }
+
+  /** Frees every GPU buffer; the device too when the model created it. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.runner.destroy();
+    if (this.ownsDevice) this.gpu.destroy();
+  }
+}

@@ -1,0 +1,79 @@
+/** The public API's types. */
+
+/** Where a model comes from: a folder path (Node), an http(s) folder URL, a Hugging Face repo id, or picked files. */
+export type ModelSource = string | Record<string, Blob | ArrayBuffer | Uint8Array>;
+
+export interface LoadProgress {
+  /** The file being loaded. */
+  file: string;
+  /** Bytes of this file loaded so far, and its size when known. */
+  loaded: number;
+  total: number | undefined;
+  /** Bytes of all files loaded so far, and their total size when known. */
+  overallLoaded: number;
+  overallTotal: number | undefined;
+  /** What is happening: 'download' (reading files) or 'upload' (copying weights to the GPU). */
+  phase: 'download' | 'upload';
+}
+
+export interface LoadOptions {
+  /** A device to use instead of requesting one. */
+  device?: GPUDevice;
+  /** How weights are stored on the GPU: f32, or f16 packed two per u32. Default 'f32'. */
+  dtype?: 'f32' | 'f16';
+  /** Context length for the KV cache; default and maximum: the model's own. */
+  maxContext?: number;
+  onProgress?: (event: LoadProgress) => void;
+  signal?: AbortSignal;
+  /** fetch used for URLs and repo ids (default globalThis.fetch); the demo passes one backed by Cache Storage. */
+  fetch?: typeof fetch;
+}
+
+export interface GenerateOptions {
+  /** Tokens to generate at most. Default 128. */
+  maxNewTokens?: number;
+  /** 0 means greedy (argmax). Default 1. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  /** Same seed and options give the same tokens. */
+  seed?: number;
+  /** Generation ends (finish reason 'stop') when the text contains one of these; the stop string is not emitted. */
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Called after each step with the top next-token candidates (for visualizations). */
+  onTopTokens?: (top: TopToken[]) => void;
+}
+
+export interface TopToken {
+  tokenId: number;
+  text: string;
+  logit: number;
+}
+
+export interface GenerateChunk {
+  text: string;
+  tokenId: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface GenerateSummary {
+  done: true;
+  promptTokens: number;
+  generatedTokens: number;
+  /** Time to run the prompt through the model (prefill), ms. */
+  prefillMs: number;
+  /** Time from the call to the first generated token, ms. */
+  timeToFirstTokenMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  finishReason: FinishReason;
+  /** Generated token ids. */
+  tokenIds: number[];
+  promptIds: number[];
+}
+
+export type GenerateEvent = GenerateChunk | GenerateSummary;
