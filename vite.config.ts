@@ -35,7 +35,10 @@ export default defineConfig(({ mode }) => ({
           minify: false,
           sourcemap: true,
           lib: {
-            entry: { index: resolve(import.meta.dirname, 'src/index.ts') },
+            entry: {
+              index: resolve(import.meta.dirname, 'src/index.ts'),
+              cli: resolve(import.meta.dirname, 'src/cli.ts'),
+            },
             formats: ['es'],
           },
           rollupOptions: {

@@ -1,1 +1,14 @@
+/**
+ * wgpt: GPT-style language models on the GPU through WebGPU.
+ *
+ *   const model = await loadModel('openai-community/gpt2');
+ *   for await (const event of model.generate('Once upon a time', { temperature: 0 })) ...
+ */
+export * from './errors';
+export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';
 export { Gpu } from './gpu/gpu';
+export type { ModelConfig } from './model/config';
+export { DEFAULT_MODEL } from './model/default-model';
+export { loadModel, Model } from './model/model';
+export type { Tokenizer } from './model/tokenizer';
+export type * from './types';

@@ -1,0 +1,120 @@
+/**
+ * The `wgpt` command line:
+ *   wgpt generate [--model <folder|url|repo-id>] --prompt "..." [--max-tokens N] [--temperature T]
+ *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16] [--json]
+ * Without --model it uses the embedded default model (models/tinystories-656k).
+ */
+import { parseArgs } from 'node:util';
+import { InvalidOptionError, WgptError } from './errors';
+import { defaultModelPath } from './model/default-model';
+import { loadModel } from './model/model';
+import type { GenerateOptions, GenerateSummary } from './types';
+
+const USAGE = `usage: wgpt generate [--model <folder|url|repo-id>] --prompt "text" [options]
+
+options:
+  --model <source>          model folder, http(s) folder URL, or Hugging Face repo id (default: embedded tinystories-656k)
+  --prompt <text>           the prompt (required)
+  --max-tokens <n>          tokens to generate at most (default 128)
+  --temperature <t>         0 = greedy (default 1)
+  --top-k <k>  --top-p <p>  --min-p <p>  --repetition-penalty <r>
+  --seed <s>                same seed and options give the same tokens
+  --dtype <f32|f16>         weight storage on the GPU (default f32)
+  --json                    print one JSON object with the prompt and generated token ids
+`;
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || Number.isNaN(n)) throw new InvalidOptionError(name, `'${value}' is not a number`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== 'generate') {
+    process.stderr.write(command && command !== '--help' ? `unknown command '${command}'\n${USAGE}` : USAGE);
+    return command === '--help' ? 0 : 2;
+  }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'min-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      seed: { type: 'string' },
+      dtype: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.prompt === undefined) throw new InvalidOptionError('--prompt', 'is required');
+  const options: GenerateOptions = {
+    maxNewTokens: number('--max-tokens', values['max-tokens']) ?? 128,
+    temperature: number('--temperature', values.temperature),
+    topK: number('--top-k', values['top-k']),
+    topP: number('--top-p', values['top-p']),
+    minP: number('--min-p', values['min-p']),
+    repetitionPenalty: number('--repetition-penalty', values['repetition-penalty']),
+    seed: number('--seed', values.seed),
+  };
+  const dtype = values.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
+
+  const model = await loadModel(values.model ?? defaultModelPath(), { dtype });
+  try {
+    const controller = new AbortController();
+    process.once('SIGINT', () => controller.abort());
+    let summary: GenerateSummary | undefined;
+    let text = '';
+    for await (const event of model.generate(values.prompt, { ...options, signal: controller.signal })) {
+      if ('done' in event) summary = event;
+      else {
+        text += event.text;
+        if (!values.json) process.stdout.write(event.text);
+      }
+    }
+    if (!summary) throw new Error('generation ended without a summary');
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          prompt: values.prompt,
+          promptIds: summary.promptIds,
+          tokenIds: summary.tokenIds,
+          text,
+          finishReason: summary.finishReason,
+          prefillTokensPerSecond: summary.prefillTokensPerSecond,
+          decodeTokensPerSecond: summary.decodeTokensPerSecond,
+        })}\n`,
+      );
+    } else {
+      process.stdout.write(
+        `\n\n[${summary.promptTokens} prompt tokens, prefill ${summary.prefillTokensPerSecond.toFixed(1)} tokens/s; ` +
+          `${summary.generatedTokens} generated, decode ${summary.decodeTokensPerSecond.toFixed(1)} tokens/s; ` +
+          `finish: ${summary.finishReason}; ${model.adapter.architecture || model.adapter.vendor}${model.adapter.isSoftware ? ' (software adapter)' : ''}]\n`,
+      );
+    }
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`wgpt: ${err instanceof WgptError ? `${err.name}: ` : ''}${err.message}\n`);
+    process.exitCode = 1;
+  }
+}
