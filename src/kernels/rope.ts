@@ -1,0 +1,43 @@
+/** GPU wrapper of shaders/rope.wgsl; CPU twin src/cpu/rope.ts. */
+import type { RopeOptions } from '../cpu/rope';
+import { type BufferRef, type Gpu, sliceOf } from '../gpu/gpu';
+import { ceilDiv, Dispatch, grid1d } from './dispatch';
+
+const WG = 64;
+
+/**
+ * Rotary position embedding in place on x[T, NH * HS]; row t sits at position pos + t.
+ * `update({ T, pos })` retargets it to a new block of rows.
+ */
+export async function rope(
+  gpu: Gpu,
+  x: BufferRef,
+  T: number,
+  NH: number,
+  HS: number,
+  opts: RopeOptions,
+): Promise<Dispatch<{ T: number; pos: number }>> {
+  const rd = opts.rotaryDim ?? HS;
+  if (!(HS >= 1)) throw new Error(`rope: HS must be >= 1, got ${HS}`);
+  if (!(rd >= 2 && rd <= HS && rd % 2 === 0)) {
+    throw new Error(`rope: rotaryDim must be even and in 2..HS=${HS}, got ${rd}`);
+  }
+  if (!(opts.theta > 0)) throw new Error(`rope: theta must be > 0, got ${opts.theta}`);
+  if (opts.layout !== 'half' && opts.layout !== 'pairs') {
+    throw new Error(`rope: layout must be 'half' or 'pairs', got '${opts.layout}'`);
+  }
+  const capacity = Math.floor(sliceOf(x).size / (4 * NH * HS));
+  const p = await gpu.pipeline('rope', { PAIRS: opts.layout === 'pairs' }, { WG });
+  return Dispatch.create(
+    gpu,
+    p,
+    { 1: x },
+    (d, dims) => {
+      if (dims.T > capacity) throw new Error(`rope: T=${dims.T} rows exceed the buffer's ${capacity}`);
+      if (!(dims.pos >= 0)) throw new Error(`rope: pos must be >= 0, got ${dims.pos}`);
+      d.set({ T: dims.T, NH, HS, half: rd / 2, pos: dims.pos, log2Theta: Math.log2(opts.theta) });
+      grid1d(d, ceilDiv((dims.T * NH * rd) / 2, WG));
+    },
+    { T, pos: opts.pos },
+  );
+}

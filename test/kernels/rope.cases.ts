@@ -1,0 +1,42 @@
+import { type RopeOptions, rope as ropeCpu } from '../../src/cpu/rope';
+import { rope } from '../../src/kernels/rope';
+import { type KernelCase, randn, type Tolerance } from './harness';
+
+/**
+ * The f32 angle p * inv_freq is off by a few 1e-7 * p radians (f32 rounding of inv_freq and of the
+ * product; the twin is f64), which moves an output by up to |pair| times that: the tolerance grows
+ * with the position and the largest input.
+ */
+function tolAt(maxPos: number, x: Float32Array): Tolerance {
+  const maxAbs = x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  return { atol: 2e-6 + maxPos * 3e-7 * maxAbs, rtol: 2e-6 };
+}
+
+function ropeCase(T: number, NH: number, HS: number, opts: RopeOptions, seed: number): KernelCase {
+  const x = randn(T * NH * HS, seed);
+  return {
+    name: `${opts.layout} T=${T} NH=${NH} HS=${HS} rd=${opts.rotaryDim ?? HS} pos=${opts.pos} theta=${opts.theta}`,
+    tol: tolAt(opts.pos + T, x),
+    inputs: {},
+    outputs: { x },
+    cpu: (o) => ropeCpu(o.x as Float32Array, T, NH, HS, opts),
+    gpu: (gpu, o) => rope(gpu, o.x, T, NH, HS, opts),
+  };
+}
+
+export const variants = [{ PAIRS: false }, { PAIRS: true }];
+
+export const cases: KernelCase[] = (['half', 'pairs'] as const).flatMap((layout, v) => [
+  ropeCase(1, 1, 2, { pos: 0, theta: 10000, layout }, 1 + v),
+  ropeCase(3, 3, 16, { pos: 0, theta: 10000, layout }, 2 + v),
+  ropeCase(17, 4, 64, { pos: 5, theta: 10000, layout }, 3 + v),
+  ropeCase(1, 3, 100, { pos: 200, theta: 10000, layout }, 4 + v),
+  ropeCase(3, 2, 128, { pos: 1000, theta: 500000, layout }, 5 + v),
+  ropeCase(17, 2, 256, { pos: 3, theta: 10000, layout }, 6 + v),
+  // Partial rotary: only the first rotaryDim dimensions of each head turn.
+  ropeCase(3, 3, 64, { pos: 17, theta: 10000, layout, rotaryDim: 32 }, 7 + v),
+  ropeCase(3, 2, 80, { pos: 9, theta: 10000, layout, rotaryDim: 20 }, 8 + v),
+  // Long contexts: the f32 angle is the limit.
+  ropeCase(1, 4, 64, { pos: 4000, theta: 10000, layout }, 9 + v),
+  ropeCase(2, 2, 128, { pos: 16000, theta: 1000000, layout }, 10 + v),
+]);
