@@ -1,0 +1,118 @@
+/** Validation and defaults for the public options; each bad value is an InvalidOptionError naming it. */
+import { InvalidOptionError } from '../errors';
+import type { GenerateOptions, LoadOptions } from '../types';
+
+/** Generate options with every sampling default filled in. */
+export interface NormalizedGenerateOptions {
+  maxNewTokens: number;
+  temperature: number;
+  /** 0 = disabled. */
+  topK: number;
+  /** 1 = disabled. */
+  topP: number;
+  /** 0 = disabled. */
+  minP: number;
+  /** 1 = disabled. */
+  repetitionPenalty: number;
+  /** A fresh random seed when none is given. */
+  seed: number;
+  stop: string[];
+  signal?: AbortSignal;
+  onTopTokens?: GenerateOptions['onTopTokens'];
+}
+
+export const GENERATE_DEFAULTS = {
+  maxNewTokens: 128,
+  temperature: 1,
+  topK: 0,
+  topP: 1,
+  minP: 0,
+  repetitionPenalty: 1,
+} as const;
+
+const show = (v: unknown) => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && !Number.isNaN(v);
+}
+
+/** Checks generate options and fills in defaults. */
+export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGenerateOptions {
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  const d = GENERATE_DEFAULTS;
+  const { temperature = d.temperature, topP = d.topP, topK = d.topK, minP = d.minP } = o;
+  const { maxNewTokens = d.maxNewTokens, repetitionPenalty = d.repetitionPenalty } = o;
+  if (!isNum(temperature) || !Number.isFinite(temperature) || temperature < 0) {
+    throw new InvalidOptionError(
+      'temperature',
+      `must be a finite number >= 0 (0 = greedy), got ${show(temperature)}`,
+    );
+  }
+  if (!isNum(topP) || !(topP > 0 && topP <= 1)) {
+    throw new InvalidOptionError('topP', `must be in (0, 1], got ${show(topP)}`);
+  }
+  if (!Number.isInteger(topK) || topK < 0) {
+    throw new InvalidOptionError('topK', `must be an integer >= 0 (0 = disabled), got ${show(topK)}`);
+  }
+  if (!isNum(minP) || !(minP >= 0 && minP <= 1)) {
+    throw new InvalidOptionError('minP', `must be in [0, 1], got ${show(minP)}`);
+  }
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
+    throw new InvalidOptionError('maxNewTokens', `must be an integer >= 1, got ${show(maxNewTokens)}`);
+  }
+  if (!isNum(repetitionPenalty) || !Number.isFinite(repetitionPenalty) || repetitionPenalty <= 0) {
+    throw new InvalidOptionError(
+      'repetitionPenalty',
+      `must be a finite number > 0, got ${show(repetitionPenalty)}`,
+    );
+  }
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
+    throw new InvalidOptionError('seed', `must be an integer, got ${show(o.seed)}`);
+  }
+  const stop = o.stop ?? [];
+  if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string')) {
+    throw new InvalidOptionError('stop', `must be an array of strings, got ${show(stop)}`);
+  }
+  if (stop.some((s) => s.length === 0))
+    throw new InvalidOptionError('stop', 'stop strings must not be empty');
+  if (o.signal !== undefined && (typeof o.signal !== 'object' || typeof o.signal.aborted !== 'boolean')) {
+    throw new InvalidOptionError('signal', 'must be an AbortSignal');
+  }
+  if (o.onTopTokens !== undefined && typeof o.onTopTokens !== 'function') {
+    throw new InvalidOptionError('onTopTokens', 'must be a function');
+  }
+  return {
+    maxNewTokens,
+    temperature,
+    topK,
+    topP,
+    minP,
+    repetitionPenalty,
+    seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
+    stop: [...stop],
+    signal: o.signal,
+    onTopTokens: o.onTopTokens,
+  };
+}
+
+/** Checks load options (device, progress callback, signal and fetch are passed through). */
+export function validateLoadOptions(o: LoadOptions = {}): LoadOptions & { dtype: 'f32' | 'f16' } {
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  const dtype = o.dtype ?? 'f32';
+  if (dtype !== 'f32' && dtype !== 'f16') {
+    throw new InvalidOptionError('dtype', `must be 'f32' or 'f16', got ${show(dtype)}`);
+  }
+  if (o.maxContext !== undefined && (!Number.isInteger(o.maxContext) || o.maxContext < 1)) {
+    throw new InvalidOptionError('maxContext', `must be a positive integer, got ${show(o.maxContext)}`);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw new InvalidOptionError('onProgress', 'must be a function');
+  }
+  if (o.fetch !== undefined && typeof o.fetch !== 'function') {
+    throw new InvalidOptionError('fetch', 'must be a function');
+  }
+  if (o.signal !== undefined && (typeof o.signal !== 'object' || typeof o.signal?.aborted !== 'boolean')) {
+    throw new InvalidOptionError('signal', 'must be an AbortSignal');
+  }
+  return { ...o, dtype };
+}
