@@ -61,7 +61,7 @@ export async function matmul(
 
   const defines = { W_KN: kn, F16: opts.f16, BIAS: bias !== null, DECODE: decode };
   const tpr = DECODE_TPR[opts.wLayout];
-  const constants = decode ? { WG: DECODE_WG, TPR: tpr } : { WG: PREFILL_WG };
+  const constants: Record<string, number> = decode ? { WG: DECODE_WG, TPR: tpr } : { WG: PREFILL_WG };
   const p = await gpu.pipeline('matmul', defines, constants);
   const bindings = bias ? { 1: out, 2: x, 3: w, 4: bias } : { 1: out, 2: x, 3: w };
   return Dispatch.create(
