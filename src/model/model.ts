@@ -87,6 +87,11 @@ export class Model {
     private readonly ownsDevice: boolean,
   ) {}
 
+  /** Bytes of weights resident on the GPU (what one decode step reads at least once). */
+  get weightBytes(): number {
+    return this.runner.weightBytes;
+  }
+
   /** Adapter description: vendor, architecture, and whether it is a software (CPU) implementation. */
   get adapter() {
     return this.gpu.adapter;
