@@ -47,7 +47,7 @@ describe('parseSafetensorsHeader', () => {
 
   it('round-trips F32, F16 and BF16 written by the helper, exactly', () => {
     const vals = new Float32Array([
-      0, -0, 1, -2.5, 65504, 6.103515625e-5, 5.960464477539063e-8, 0.1, 1e-9, 3.0e38,
+      0, -0, 1, -2.5, 65504, 6.103515625e-5, 2 ** -24, 0.1, 1e-9, 3.0e38,
     ]);
     const file = writeSafetensors({
       a: { dtype: 'F32', shape: [2, 5], data: vals },
@@ -60,7 +60,7 @@ describe('parseSafetensorsHeader', () => {
     const f16 = get('b');
     expect(f16[4]).toBe(65504);
     expect(f16[5]).toBe(6.103515625e-5);
-    expect(f16[6]).toBe(5.960464477539063e-8);
+    expect(f16[6]).toBe(2 ** -24);
     expect(f16[7]).toBe(0.0999755859375);
     expect(f16[9]).toBe(Number.POSITIVE_INFINITY);
     expect(Object.is(f16[1], -0)).toBe(true);

@@ -1,0 +1,314 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ModelFormatError, ModelLoadError } from '../src/errors';
+import { parseConfig } from '../src/model/config';
+import { parseSafetensorsHeader, tensorToF32 } from '../src/model/safetensors';
+import { openSource } from '../src/model/source';
+import { randomModel, writeSafetensors } from '../src/model/testing';
+import { loadWeights } from '../src/model/weights';
+import type { LoadProgress } from '../src/types';
+
+const dir = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const gpt2Dims = { C: 48, NH: 3, HS: 16, L: 2, V: 67, F: 172, ctx: 64 };
+const llamaDims = { C: 64, NH: 4, NKV: 2, HS: 16, L: 2, V: 67, F: 172, ctx: 64 };
+
+async function load(files: Record<string, Uint8Array | string>) {
+  const src = openSource(files);
+  const config = parseConfig(await src.readJSON('config.json'));
+  return { config, weights: await loadWeights(src, config) };
+}
+
+/** The raw f32 of a tensor in a random model's safetensors. */
+function tensor(files: Record<string, Uint8Array | string>, name: string): Float32Array {
+  const bytes = files['model.safetensors'] as Uint8Array;
+  const info = parseSafetensorsHeader('m', bytes, bytes.length).tensors.find((t) => t.name === name)!;
+  return tensorToF32(info, bytes);
+}
+
+async function expectError<T>(p: Promise<unknown>, cls: new (...a: never[]) => T, ...patterns: RegExp[]) {
+  const err = await p.then(
+    () => undefined,
+    (e) => e,
+  );
+  expect(err).toBeInstanceOf(cls);
+  for (const re of patterns) expect((err as Error).message).toMatch(re);
+  return err as T;
+}
+
+describe('loadWeights', () => {
+  it('loads the real tinystories model, resolving the embedding alias from __metadata__', async () => {
+    const src = openSource(dir('../models/tinystories-656k'));
+    const config = parseConfig(await src.readJSON('config.json'));
+    const w = await loadWeights(src, config);
+    expect(w.lmHead).toBe(w.wte);
+    expect(w.wte).toMatchObject({ rows: 2048, cols: 128, name: 'lm_head.weight' });
+    expect(w.layers).toHaveLength(2);
+    expect(w.layers[0].k).toMatchObject({
+      layout: 'NK',
+      N: 64,
+      K: 128,
+      name: 'model.layers.0.self_attn.k_proj.weight',
+    });
+    expect(w.layers[1].down).toMatchObject({ N: 128, K: 384 });
+    expect(w.layers[0].q.b).toBeUndefined();
+    expect(w.finalNorm.w.length).toBe(128);
+    expect(w.wpe).toBeUndefined();
+  });
+
+  it('loads the gpt2-tiny-random fixture: transformer. keys, Conv1D split, tied head', async () => {
+    const src = openSource(dir('./fixtures/gpt2-tiny-random'));
+    const config = parseConfig(await src.readJSON('config.json'));
+    const w = await loadWeights(src, config);
+    expect(w.lmHead).toBe(w.wte);
+    expect(w.wte).toMatchObject({ rows: 50257, cols: 16 });
+    expect(w.wpe).toMatchObject({ rows: 256, cols: 16 });
+    expect(w.layers[0].q).toMatchObject({ layout: 'KN', N: 16, K: 16 });
+    expect(w.layers[0].fc).toMatchObject({ layout: 'KN', N: 64, K: 16 });
+    expect(w.layers[0].proj).toMatchObject({ layout: 'KN', N: 16, K: 64 });
+  });
+
+  it('splits c_attn columns into q, k, v (random gpt2, odd sizes)', async () => {
+    const files = randomModel('gpt2', gpt2Dims, 1);
+    const { weights } = await load(files);
+    const C = 48;
+    const attn = tensor(files, 'transformer.h.1.attn.c_attn.weight');
+    const bias = tensor(files, 'transformer.h.1.attn.c_attn.bias');
+    const { q, k, v } = weights.layers[1];
+    for (const [j, l] of [q, k, v].entries()) {
+      expect(l.w.length).toBe(C * C);
+      for (const [r, c] of [
+        [0, 0],
+        [5, 7],
+        [47, 47],
+      ])
+        expect(l.w[r * C + c]).toBe(attn[r * 3 * C + j * C + c]);
+      expect([...l.b!]).toEqual([...bias.subarray(j * C, (j + 1) * C)]);
+    }
+    expect(weights.layers[1].fc).toMatchObject({ N: 172, K: 48 });
+    expect(weights.lmHead).toBe(weights.wte);
+  });
+
+  it('accepts GPT-2 keys without the transformer. prefix and a distinct lm_head', async () => {
+    const files = randomModel('gpt2', { ...gpt2Dims, tied: false }, 2);
+    const bytes = files['model.safetensors'] as Uint8Array;
+    const { tensors } = parseSafetensorsHeader('m', bytes, bytes.length);
+    const renamed = Object.fromEntries(
+      tensors.map((t) => [
+        t.name.replace(/^transformer\./, ''),
+        { dtype: t.dtype, shape: t.shape, data: tensorToF32(t, bytes) },
+      ]),
+    );
+    const { weights } = await load({ ...files, 'model.safetensors': writeSafetensors(renamed) });
+    expect(weights.wte.name).toBe('wte.weight');
+    expect(weights.lmHead).not.toBe(weights.wte);
+    expect(weights.lmHead.name).toBe('lm_head.weight');
+  });
+
+  it('loads llama tied and untied, GQA shapes, and qwen2 biases', async () => {
+    const untied = await load(randomModel('llama', llamaDims, 3));
+    expect(untied.weights.lmHead).not.toBe(untied.weights.wte);
+    expect(untied.weights.layers[0].k).toMatchObject({ N: 32, K: 64 });
+    expect(untied.weights.layers[0].o).toMatchObject({ N: 64, K: 64 });
+    const tied = await load(randomModel('llama', { ...llamaDims, tied: true }, 3));
+    expect(tied.weights.lmHead).toBe(tied.weights.wte);
+    const qwen = await load(randomModel('llama', { ...llamaDims, qkvBias: true }, 4));
+    expect(qwen.config.modelType).toBe('qwen2');
+    expect(qwen.weights.layers[1].v.b?.length).toBe(32);
+  });
+
+  it('converts F16 and BF16 checkpoints to f32', async () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const files = randomModel('llama', { ...llamaDims, dtype }, 5);
+      const { weights } = await load(files);
+      expect([...weights.layers[0].gate!.w.subarray(0, 8)]).toEqual([
+        ...tensor(files, 'model.layers.0.mlp.gate_proj.weight').subarray(0, 8),
+      ]);
+    }
+  });
+
+  it('reads shards through model.safetensors.index.json', async () => {
+    const files = randomModel('llama', llamaDims, 6);
+    const bytes = files['model.safetensors'] as Uint8Array;
+    const { tensors } = parseSafetensorsHeader('m', bytes, bytes.length);
+    const half = Math.ceil(tensors.length / 2);
+    const shards = [tensors.slice(0, half), tensors.slice(half)].map((part) =>
+      Object.fromEntries(
+        part.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: tensorToF32(t, bytes) }]),
+      ),
+    );
+    const names = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const weight_map = Object.fromEntries(shards.flatMap((s, i) => Object.keys(s).map((n) => [n, names[i]])));
+    const { 'model.safetensors': _, ...rest } = files;
+    const sharded = {
+      ...rest,
+      'model.safetensors.index.json': JSON.stringify({ metadata: {}, weight_map }),
+      [names[0]]: writeSafetensors(shards[0]),
+      [names[1]]: writeSafetensors(shards[1]),
+    };
+    const { weights } = await load(sharded);
+    const whole = await load(files);
+    expect([...weights.lmHead.data.subarray(0, 16)]).toEqual([...whole.weights.lmHead.data.subarray(0, 16)]);
+    await expectError(
+      load({ ...sharded, [names[1]]: new Uint8Array(0) }),
+      ModelFormatError,
+      /model-00002-of-00002/,
+    );
+    const { [names[1]]: __, ...missing } = sharded;
+    await expectError(load(missing), ModelLoadError, /model-00002-of-00002/);
+  });
+
+  it('names file and tensor for a shape that does not match config.json', async () => {
+    const files = randomModel('llama', llamaDims, 7);
+    const cfg = JSON.parse(files['config.json'] as string);
+    const bad = { ...files, 'config.json': JSON.stringify({ ...cfg, num_key_value_heads: 4 }) };
+    const e = await expectError(
+      load(bad),
+      ModelFormatError,
+      /model\.safetensors/,
+      /model\.layers\.0\.self_attn\.k_proj\.weight/,
+      /expected shape \[64, 64\], found \[32, 64\]/,
+    );
+    expect(e.tensor).toBe('model.layers.0.self_attn.k_proj.weight');
+  });
+
+  it('names a missing tensor and the files searched', async () => {
+    const files = randomModel('gpt2', gpt2Dims, 8);
+    const bytes = files['model.safetensors'] as Uint8Array;
+    const { tensors } = parseSafetensorsHeader('m', bytes, bytes.length);
+    const kept = Object.fromEntries(
+      tensors
+        .filter((t) => t.name !== 'transformer.h.1.mlp.c_fc.bias')
+        .map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: tensorToF32(t, bytes) }]),
+    );
+    await expectError(
+      load({ ...files, 'model.safetensors': writeSafetensors(kept) }),
+      ModelFormatError,
+      /h\.1\.mlp\.c_fc\.bias/,
+      /searched model\.safetensors/,
+    );
+    const cfg = JSON.parse(files['config.json'] as string);
+    await expectError(
+      load({ ...files, 'config.json': JSON.stringify({ ...cfg, tie_word_embeddings: false }) }),
+      ModelFormatError,
+      /lm_head\.weight/,
+    );
+  });
+
+  it('rejects a malformed or truncated file before converting anything', async () => {
+    const files = randomModel('llama', llamaDims, 9);
+    const bytes = files['model.safetensors'] as Uint8Array;
+    await expectError(
+      load({ ...files, 'model.safetensors': bytes.subarray(0, 100) }),
+      ModelFormatError,
+      /model\.safetensors/,
+    );
+    await expectError(
+      load({ ...files, 'model.safetensors': bytes.subarray(0, bytes.length - 4) }),
+      ModelFormatError,
+      /out of range/,
+    );
+  });
+
+  it('reports a source with no weights', async () => {
+    const { 'model.safetensors': _, ...rest } = randomModel('gpt2', gpt2Dims, 10);
+    await expectError(load(rest), ModelLoadError, /model\.safetensors/, /model\.safetensors\.index\.json/);
+  });
+});
+
+describe('openSource', () => {
+  it('matches map keys by basename and reads strings, Blobs and ArrayBuffers', async () => {
+    const src = openSource({
+      'folder/config.json': '{"a":1}',
+      'folder/x.bin': new Blob([new Uint8Array([1, 2])]),
+      'y.bin': new Uint8Array([3]).buffer,
+    });
+    expect(await src.readJSON('config.json')).toEqual({ a: 1 });
+    expect([...(await src.read('x.bin'))]).toEqual([1, 2]);
+    expect([...(await src.read('y.bin'))]).toEqual([3]);
+    expect(await src.has('nope.json')).toBe(false);
+    await expectError(src.read('nope.json'), ModelLoadError, /nope\.json/);
+  });
+
+  it('reads a Node folder and names a missing file', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'wgpt-src-'));
+    await writeFile(join(d, 'a.json'), '[1]');
+    const src = openSource(d);
+    expect(await src.readJSON('a.json')).toEqual([1]);
+    expect(await src.has('b.json')).toBe(false);
+    await expectError(src.read('b.json'), ModelLoadError, /b\.json/, /not found/);
+  });
+
+  function fakeFetch(files: Record<string, Uint8Array>, seen: string[] = []): typeof fetch {
+    return (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input);
+      seen.push(`${init?.method ?? 'GET'} ${url}`);
+      init?.signal?.throwIfAborted();
+      const name = url.split('/').pop()!;
+      const body = files[name];
+      if (!body) return new Response('nope', { status: 404, statusText: 'Not Found' });
+      // Two chunks, to see progress stream.
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(body.subarray(0, body.length >> 1));
+          c.enqueue(body.subarray(body.length >> 1));
+          c.close();
+        },
+      });
+      return new Response(init?.method === 'HEAD' ? null : stream, {
+        headers: { 'content-length': String(body.length) },
+      });
+    }) as typeof fetch;
+  }
+
+  it('fetches a Hugging Face repo id with streaming progress; 404 names file and URL', async () => {
+    const seen: string[] = [];
+    const events: LoadProgress[] = [];
+    const body = new Uint8Array(100).fill(7);
+    const src = openSource('owner/name', {
+      fetch: fakeFetch({ 'f.bin': body }, seen),
+      onProgress: (e) => events.push(e),
+    });
+    expect([...(await src.read('f.bin'))]).toEqual([...body]);
+    expect(seen).toEqual(['GET https://huggingface.co/owner/name/resolve/main/f.bin']);
+    expect(events.map((e) => e.loaded)).toEqual([0, 50, 100]);
+    expect(events.at(-1)).toMatchObject({
+      file: 'f.bin',
+      total: 100,
+      overallLoaded: 100,
+      overallTotal: 100,
+      phase: 'download',
+    });
+    expect(await src.has('g.bin')).toBe(false);
+    await expectError(
+      src.read('g.bin'),
+      ModelLoadError,
+      /g\.bin/,
+      /404/,
+      /https:\/\/huggingface\.co\/owner\/name\/resolve\/main\/g\.bin/,
+    );
+  });
+
+  it('fetches an http folder URL and honors an AbortSignal', async () => {
+    const seen: string[] = [];
+    const ctl = new AbortController();
+    const src = openSource('http://example.test/m/', {
+      fetch: fakeFetch({ 'a.txt': new Uint8Array([65]) }, seen),
+      signal: ctl.signal,
+    });
+    expect(await src.readText('a.txt')).toBe('A');
+    expect(seen).toEqual(['GET http://example.test/m/a.txt']);
+    ctl.abort();
+    const err = await src.read('a.txt').catch((e) => e);
+    expect((err as Error).name).toBe('AbortError');
+  });
+
+  it('tells folders from repo ids', () => {
+    expect(openSource('./x').describe).toBe('folder ./x');
+    expect(openSource('/abs/x').describe).toBe('folder /abs/x');
+    expect(openSource('https://a.test/x').describe).toBe('https://a.test/x');
+    expect(openSource('a/b/c').describe).toBe('folder a/b/c');
+  });
+});
