@@ -46,9 +46,7 @@ describe('parseSafetensorsHeader', () => {
   });
 
   it('round-trips F32, F16 and BF16 written by the helper, exactly', () => {
-    const vals = new Float32Array([
-      0, -0, 1, -2.5, 65504, 6.103515625e-5, 2 ** -24, 0.1, 1e-9, 3.0e38,
-    ]);
+    const vals = new Float32Array([0, -0, 1, -2.5, 65504, 6.103515625e-5, 2 ** -24, 0.1, 1e-9, 3.0e38]);
     const file = writeSafetensors({
       a: { dtype: 'F32', shape: [2, 5], data: vals },
       b: { dtype: 'F16', shape: [10], data: vals },
