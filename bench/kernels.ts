@@ -1,0 +1,1 @@
+console.log('kernel benchmark: work in progress');
