@@ -47,7 +47,12 @@ function gpt2Small(): { cfg: ModelConfig; w: ModelWeights } {
     activation_function: 'gelu_new',
   });
   let seed = 1;
-  const mat = (rows: number, cols: number, name: string) => ({ data: randn(rows * cols, seed++, 0.02, false), rows, cols, name });
+  const mat = (rows: number, cols: number, name: string) => ({
+    data: randn(rows * cols, seed++, 0.02, false),
+    rows,
+    cols,
+    name,
+  });
   const lin = (K: number, N: number, name: string) => ({
     w: randn(K * N, seed++, 0.02, false),
     layout: 'KN' as const,
@@ -129,7 +134,13 @@ const rows: Row[] = [];
 rows.push(await measure(gpu, 'tinystories-656k (default)', await defaultModel()));
 rows.push(await measure(gpu, 'gpt2-small-shaped (random)', gpt2Small()));
 console.log(
-  ['model'.padEnd(28), 'dtype', 'prefill tok/s'.padStart(14), 'decode tok/s'.padStart(13), 'ms/token'.padStart(10)].join(' '),
+  [
+    'model'.padEnd(28),
+    'dtype',
+    'prefill tok/s'.padStart(14),
+    'decode tok/s'.padStart(13),
+    'ms/token'.padStart(10),
+  ].join(' '),
 );
 for (const r of rows) {
   console.log(

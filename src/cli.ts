@@ -26,7 +26,8 @@ options:
 function number(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || Number.isNaN(n)) throw new InvalidOptionError(name, `'${value}' is not a number`);
+  if (value.trim() === '' || Number.isNaN(n))
+    throw new InvalidOptionError(name, `'${value}' is not a number`);
   return n;
 }
 
@@ -68,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     seed: number('--seed', values.seed),
   };
   const dtype = values.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
+  if (dtype !== 'f32' && dtype !== 'f16')
+    throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
 
   const model = await loadModel(values.model ?? defaultModelPath(), { dtype });
   try {

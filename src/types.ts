@@ -1,7 +1,7 @@
 /** The public API's types. */
 
-/** Where a model comes from: a folder path (Node), an http(s) folder URL, a Hugging Face repo id, or picked files. */
-export type ModelSource = string | Record<string, Blob | ArrayBuffer | Uint8Array>;
+/** Where a model comes from: a folder path (Node), an http(s) folder URL, a Hugging Face repo id, or picked files (name to contents; strings are UTF-8 text). */
+export type ModelSource = string | Record<string, Blob | ArrayBuffer | Uint8Array | string>;
 
 export interface LoadProgress {
   /** The file being loaded. */

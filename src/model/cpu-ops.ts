@@ -36,7 +36,14 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     this.v = Array.from({ length: cfg.layers }, () => new Float32Array(maxContext * D));
   }
 
-  async embed(out: Float32Array, ids: Float32Array, wte: Table, wpe: Table | undefined, T: number, pos: number) {
+  async embed(
+    out: Float32Array,
+    ids: Float32Array,
+    wte: Table,
+    wpe: Table | undefined,
+    T: number,
+    pos: number,
+  ) {
     const tokenIds = Uint32Array.from(ids.subarray(0, T));
     embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, { pos, f16: false });
   }

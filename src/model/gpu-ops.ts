@@ -76,7 +76,10 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     device.queue.submit([encoder.finish()]);
   }
 
-  /** The tape entry of the current op: created on the first pass, then reused. */
+  /**
+   * The tape entry of the current op: created on the first pass (for T = maxT at position 0,
+   * the dimensions it must serve), then reused and moved to this pass's dims.
+   */
   private async use<D>(key: string, make: () => Promise<AnyDispatch>, dims: D): Promise<void> {
     let entry = this.tape[this.at];
     if (!entry) {
@@ -96,14 +99,21 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     return this.maxT === 1;
   }
 
-  async embed(out: GPUBuffer, ids: GPUBuffer, wte: GpuTable, wpe: GpuTable | undefined, T: number, pos: number) {
+  async embed(
+    out: GPUBuffer,
+    ids: GPUBuffer,
+    wte: GpuTable,
+    wpe: GpuTable | undefined,
+    T: number,
+    pos: number,
+  ) {
     const C = this.cfg.hidden;
     for (const block of wte.blocks) {
       await this.use(
         `embed ${wte.name} ${block.start}`,
         () =>
           embedding(this.gpu, out, ids, block.w, wpe ? wpe.blocks[0].w : null, this.maxT, C, {
-            pos,
+            pos: 0,
             rowStart: block.start,
             rows: block.rows,
             f16: wte.f16,
@@ -117,11 +127,17 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     const C = this.cfg.hidden;
     const eps = this.cfg.normEps;
     if (this.cfg.norm === 'layernorm') {
-      await this.use(`layernorm ${w.name}`, () => layernorm(this.gpu, out, x, w.w, w.b!, this.maxT, C, { eps }), {
+      await this.use(
+        `layernorm ${w.name}`,
+        () => layernorm(this.gpu, out, x, w.w, w.b!, this.maxT, C, { eps }),
+        {
+          R: T,
+        },
+      );
+    } else {
+      await this.use(`rmsnorm ${w.name}`, () => rmsnorm(this.gpu, out, x, w.w, this.maxT, C, { eps }), {
         R: T,
       });
-    } else {
-      await this.use(`rmsnorm ${w.name}`, () => rmsnorm(this.gpu, out, x, w.w, this.maxT, C, { eps }), { R: T });
     }
   }
 
@@ -148,7 +164,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
       `rope ${heads}`,
       () =>
         rope(this.gpu, x, this.maxT, heads, this.cfg.headDim, {
-          pos,
+          pos: 0,
           theta: rope_.theta,
           layout: rope_.layout,
           rotaryDim: rope_.rotaryDim,
@@ -157,18 +173,26 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     );
   }
 
-  async attention(out: GPUBuffer, q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, layer: number, T: number, pos: number) {
+  async attention(
+    out: GPUBuffer,
+    q: GPUBuffer,
+    k: GPUBuffer,
+    v: GPUBuffer,
+    layer: number,
+    T: number,
+    pos: number,
+  ) {
     const { heads, kvHeads, headDim } = this.cfg;
     const kc = this.kv.k[layer];
     const vc = this.kv.v[layer];
     await this.use(
       `kv_append ${layer}`,
-      () => kv_append(this.gpu, kc, vc, k, v, this.maxT, kvHeads * headDim, { pos }),
+      () => kv_append(this.gpu, kc, vc, k, v, this.maxT, kvHeads * headDim, { pos: 0 }),
       { T, pos },
     );
     await this.use(
       `attention ${layer}`,
-      () => attention(this.gpu, out, q, kc, vc, this.maxT, heads, kvHeads, headDim, { pos }),
+      () => attention(this.gpu, out, q, kc, vc, this.maxT, heads, kvHeads, headDim, { pos: 0 }),
       { T, pos },
     );
   }
@@ -203,7 +227,12 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   }
 
   async unembed(out: GPUBuffer, x: GPUBuffer, table: GpuTable, T: number) {
-    await this.linear(out, x, { ...table, name: `unembed ${table.name}`, layout: 'NK', N: table.rows, K: table.cols }, T);
+    await this.linear(
+      out,
+      x,
+      { ...table, name: `unembed ${table.name}`, layout: 'NK', N: table.rows, K: table.cols },
+      T,
+    );
   }
 
   /** Frees the uniforms of every recorded dispatch. */

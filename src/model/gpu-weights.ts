@@ -7,7 +7,7 @@
 import { packF16 } from '../cpu/f16';
 import type { Gpu } from '../gpu/gpu';
 import type { Weights } from './forward';
-import type { Linear, ModelWeights, Norm } from './weights';
+import type { Linear, Matrix, ModelWeights, Norm } from './weights';
 
 export type Dtype = 'f32' | 'f16';
 
@@ -71,7 +71,10 @@ export class WeightUploader {
     readonly gpu: Gpu,
     readonly dtype: Dtype,
     /** The largest buffer a block may take: the storage-binding limit unless a test forces a smaller one. */
-    readonly maxBlockBytes: number = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize),
+    readonly maxBlockBytes: number = Math.min(
+      gpu.limits.maxStorageBufferBindingSize,
+      gpu.limits.maxBufferSize,
+    ),
     readonly onBytes: (bytes: number) => void = () => {},
   ) {}
 
@@ -91,8 +94,14 @@ export class WeightUploader {
   }
 
   /** A row-major [rows, cols] matrix whose rows are the output units, stored as-is or packed f16. */
-  private async rowBlocks(name: string, data: Float32Array, rows: number, cols: number, bias?: Float32Array) {
-    const f16 = this.dtype === 'f16';
+  private async rowBlocks(
+    name: string,
+    data: Float32Array,
+    rows: number,
+    cols: number,
+    bias?: Float32Array,
+    f16 = this.dtype === 'f16',
+  ) {
     const rowBytes = (f16 ? Math.ceil(cols / 2) : cols) * 4;
     const per = this.rowsPerBlock(name, rowBytes, rows);
     const blocks: GpuBlock[] = [];
@@ -106,9 +115,10 @@ export class WeightUploader {
     return blocks;
   }
 
-  async table(t: { data: Float32Array; rows: number; cols: number; name: string }): Promise<GpuTable> {
-    const blocks = await this.rowBlocks(t.name, t.data, t.rows, t.cols);
-    return { name: t.name, rows: t.rows, cols: t.cols, f16: this.dtype === 'f16', blocks };
+  /** A table; `f16` false keeps it f32 whatever the dtype (learned positions: the embedding kernel reads them as f32). */
+  async table(t: Matrix, f16 = this.dtype === 'f16'): Promise<GpuTable> {
+    const blocks = await this.rowBlocks(t.name, t.data, t.rows, t.cols, undefined, f16);
+    return { name: t.name, rows: t.rows, cols: t.cols, f16, blocks };
   }
 
   async linear(l: Linear): Promise<GpuLinear> {
@@ -140,7 +150,7 @@ export class WeightUploader {
   /** Uploads every weight; the tied unembedding shares the embedding's buffers. */
   async all(m: ModelWeights): Promise<Weights<GpuKinds>> {
     const wte = await this.table(m.wte);
-    const wpe = m.wpe ? await this.table({ ...m.wpe }) : undefined;
+    const wpe = m.wpe ? await this.table(m.wpe, false) : undefined;
     const layers = [];
     for (const l of m.layers) {
       layers.push({

@@ -24,7 +24,11 @@ import { loadWeights } from './weights';
 /** Loads a model (folder, URL, Hugging Face repo id, or picked files) and uploads it to the GPU. */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   validateLoadOptions(options);
-  const files = openSource(source, { fetch: options.fetch, signal: options.signal, onProgress: options.onProgress });
+  const files = openSource(source, {
+    fetch: options.fetch,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
   const config = parseConfig(await files.readJSON('config.json'), 'config.json');
   const maxContext = options.maxContext ?? config.maxContext;
   if (maxContext > config.maxContext) {
@@ -105,7 +109,8 @@ export class Model {
   }
 
   private checkIds(ids: number[], what: string): void {
-    if (!Array.isArray(ids) || ids.length === 0) throw new InvalidOptionError(what, 'must be a non-empty array of token ids');
+    if (!Array.isArray(ids) || ids.length === 0)
+      throw new InvalidOptionError(what, 'must be a non-empty array of token ids');
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
         throw new InvalidOptionError(what, `token id ${id} is outside [0, ${this.config.vocabSize})`);
@@ -252,7 +257,11 @@ export class Model {
         }
       }
     }
-    return top.map((tokenId) => ({ tokenId, text: this.tokenizer.tokenText(tokenId), logit: logits[tokenId] }));
+    return top.map((tokenId) => ({
+      tokenId,
+      text: this.tokenizer.tokenText(tokenId),
+      logit: logits[tokenId],
+    }));
   }
 
   /** Frees every GPU buffer; the device too when the model created it. */

@@ -108,7 +108,13 @@ export class GpuRunner {
   }
 
   /** Runs ids at positions pos.. through one tape and submits, with an optional readback copy. */
-  private async pass(ids: number[], pos: number, ops: GpuOps, allRows: boolean, read: 'logits' | 'argmax' | 'none') {
+  private async pass(
+    ids: number[],
+    pos: number,
+    ops: GpuOps,
+    allRows: boolean,
+    read: 'logits' | 'argmax' | 'none',
+  ) {
     const T = ids.length;
     this.gpu.write(this.act.ids, Uint32Array.from(ids));
     ops.begin();
@@ -127,7 +133,10 @@ export class GpuRunner {
   }
 
   private async mapped(buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
-    await Promise.race([buffer.mapAsync(GPUMapMode.READ, 0, bytes), this.gpu.lost.then((e) => Promise.reject(e))]);
+    await Promise.race([
+      buffer.mapAsync(GPUMapMode.READ, 0, bytes),
+      this.gpu.lost.then((e) => Promise.reject(e)),
+    ]);
     try {
       return buffer.getMappedRange(0, bytes).slice(0);
     } finally {

@@ -1,0 +1,13 @@
+/** Whole-model checks on the GPU in Node (Dawn); the same checks run in Chromium (e2e/model.spec.ts). */
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
+import { modelChecks } from './model/checks';
+
+const paths = {
+  tinystories: fileURLToPath(new URL('../models/tinystories-656k', import.meta.url)),
+  gpt2TinyRandom: fileURLToPath(new URL('./fixtures/gpt2-tiny-random', import.meta.url)),
+};
+
+describe('model', () => {
+  for (const c of modelChecks) it(c.name, () => c.run(paths));
+});

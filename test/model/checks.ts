@@ -1,0 +1,376 @@
+/**
+ * Whole-model checks, shared by the Node suite (test/model.test.ts) and the Chromium page
+ * (e2e/model.html): GPU logits against the CPU reference forward, KV-cache decoding against
+ * recomputation, the real tinystories golden run, sampling, abort, and bad input.
+ */
+import { f16Round } from '../../src/cpu/f16';
+import {
+  ContextLengthError,
+  InvalidOptionError,
+  ModelFormatError,
+  ModelLoadError,
+  UnsupportedModelError,
+} from '../../src/errors';
+import { Gpu } from '../../src/gpu/gpu';
+import { type ModelConfig, parseConfig } from '../../src/model/config';
+import { cpuLogits } from '../../src/model/cpu-ops';
+import { loadModel, type Model } from '../../src/model/model';
+import { GpuRunner } from '../../src/model/runner';
+import { openSource } from '../../src/model/source';
+import { randomModel } from '../../src/model/testing';
+import { loadWeights, type ModelWeights } from '../../src/model/weights';
+import type { GenerateSummary, LoadOptions, ModelSource } from '../../src/types';
+
+/** Where the shipped real models are: folder paths in Node, URLs in the browser. */
+export interface ModelPaths {
+  tinystories: string;
+  gpt2TinyRandom: string;
+}
+
+export interface ModelCheck {
+  name: string;
+  run(paths: ModelPaths): Promise<void>;
+}
+
+/** The greedy continuation of "Once upon a time" given with the model (shared/models/README.md). */
+export const TINYSTORIES_GOLDEN =
+  ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot,';
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** Throws naming the first element outside |a - b| <= atol + rtol*|b|. */
+export function expectClose(
+  what: string,
+  got: Float32Array,
+  want: Float32Array,
+  atol: number,
+  rtol: number,
+): number {
+  if (got.length !== want.length) fail(`${what}: length ${got.length} != ${want.length}`);
+  let max = 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]);
+    if (!(err <= atol + rtol * Math.abs(want[i]))) fail(`${what}[${i}]: gpu ${got[i]} vs ref ${want[i]}`);
+    max = Math.max(max, err);
+  }
+  return max;
+}
+
+async function expectError(
+  what: string,
+  cls: abstract new (...a: never[]) => Error,
+  mention: string[],
+  fn: () => unknown,
+) {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof cls))
+      fail(`${what}: expected ${cls.name}, got ${(e as Error).name}: ${(e as Error).message}`);
+    for (const m of mention) {
+      if (!(e as Error).message.includes(m))
+        fail(`${what}: message '${(e as Error).message}' does not name '${m}'`);
+    }
+    return;
+  }
+  fail(`${what}: expected ${cls.name}, nothing was thrown`);
+}
+
+async function drain(it: AsyncIterable<unknown>): Promise<{ text: string; summary: GenerateSummary }> {
+  let text = '';
+  let summary: GenerateSummary | undefined;
+  for await (const e of it as AsyncIterable<{ text: string } | GenerateSummary>) {
+    if ('done' in e) summary = e;
+    else text += e.text;
+  }
+  return { text, summary: summary ?? fail('no summary') };
+}
+
+/** The CPU reference: config and weights parsed from the same files the GPU model loaded. */
+async function reference(source: ModelSource): Promise<{ cfg: ModelConfig; w: ModelWeights }> {
+  const files = openSource(source);
+  const cfg = parseConfig(await files.readJSON('config.json'));
+  return { cfg, w: await loadWeights(files, cfg) };
+}
+
+/** The weights as the GPU holds them with dtype f16: matrices rounded to f16 (norms, biases, learned positions stay f32). */
+function roundToF16(w: ModelWeights): ModelWeights {
+  const r = (a: Float32Array) => a.map(f16Round);
+  const table = (t: ModelWeights['wte']) => ({ ...t, data: r(t.data) });
+  const wte = table(w.wte);
+  const layers = w.layers.map((l) =>
+    Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v && 'layout' in v ? { ...v, w: r(v.w) } : v])),
+  ) as unknown as ModelWeights['layers'];
+  return {
+    ...w,
+    wte,
+    layers,
+    lmHead: w.lmHead === w.wte ? wte : table(w.lmHead),
+  };
+}
+
+const RANDOM_MODELS = {
+  gpt2: () => randomModel('gpt2', { C: 48, NH: 3, HS: 16, L: 2, V: 67, F: 172, ctx: 64 }, 1),
+  'llama GQA 4/2 untied': () =>
+    randomModel('llama', { C: 64, NH: 4, NKV: 2, HS: 16, L: 2, V: 67, F: 172, ctx: 64, tied: false }, 2),
+  'llama tied, head size 24': () =>
+    randomModel('llama', { C: 72, NH: 3, NKV: 1, HS: 24, L: 2, V: 67, F: 100, ctx: 64, tied: true }, 3),
+  'qwen2 q/k/v biases, f16 file': () =>
+    randomModel(
+      'llama',
+      { C: 64, NH: 4, NKV: 2, HS: 16, L: 1, V: 67, F: 172, ctx: 64, qkvBias: true, dtype: 'F16' },
+      4,
+    ),
+};
+
+const PROMPT = [5, 17, 3, 66, 0, 12, 40, 41, 9, 1, 2, 30, 31, 7, 60, 22, 19];
+
+async function withModel<T>(
+  source: ModelSource,
+  options: LoadOptions,
+  fn: (m: Model) => Promise<T>,
+): Promise<T> {
+  const m = await loadModel(source, options);
+  try {
+    return await fn(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+const logitChecks: ModelCheck[] = Object.entries(RANDOM_MODELS).flatMap(([name, make]) =>
+  (['f32', 'f16'] as const).map((dtype) => ({
+    name: `random ${name} (${dtype}): logits of every position match the CPU reference`,
+    async run() {
+      const files = make();
+      const ref = await reference(files);
+      const w = dtype === 'f16' ? roundToF16(ref.w) : ref.w;
+      const want = await cpuLogits(ref.cfg, w, PROMPT);
+      const got = await withModel(files, { dtype }, (m) => m.logits(PROMPT));
+      expectClose(name, got, want, 2e-4, 1e-3);
+    },
+  })),
+);
+
+export const modelChecks: ModelCheck[] = [
+  ...logitChecks,
+  {
+    name: 'decoding with the KV cache gives the logits of recomputing the whole sequence',
+    async run() {
+      const files = RANDOM_MODELS['llama GQA 4/2 untied']();
+      await withModel(files, {}, async (m) => {
+        const rows: Float32Array[] = [];
+        const run = m.generate(
+          { ids: PROMPT.slice(0, 5) },
+          { temperature: 0, maxNewTokens: 8, onTopTokens: () => {} },
+        );
+        // onTopTokens makes generate read whole logits rows; take them through the sampler hook.
+        const { summary } = await drain(run);
+        const all = [...summary.promptIds, ...summary.tokenIds];
+        const full = await m.logits(all);
+        const V = m.config.vocabSize;
+        // Greedy tokens from step-by-step decoding must be the argmax of the recomputed rows.
+        for (let i = 0; i < summary.tokenIds.length; i++) {
+          const row = full.subarray((4 + i) * V, (5 + i) * V);
+          let best = 0;
+          for (let j = 1; j < V; j++) if (row[j] > row[best]) best = j;
+          if (best !== summary.tokenIds[i])
+            fail(`token ${i}: decoded ${summary.tokenIds[i]}, recomputed argmax ${best}`);
+        }
+        rows.push(full);
+      });
+      // Row by row: the runner's decode step against the prefill of the whole sequence, chunked
+      // prefill (chunks of 5) and weights split into blocks smaller than a table.
+      const ref = await reference(files);
+      const gpu = await Gpu.create();
+      const runner = await GpuRunner.create(gpu, ref.cfg, ref.w, {
+        dtype: 'f32',
+        maxContext: 64,
+        validVocab: ref.cfg.vocabSize,
+        prefillChunk: 5,
+        maxBlockBytes: 4096,
+      });
+      try {
+        const V = ref.cfg.vocabSize;
+        const want = await cpuLogits(ref.cfg, ref.w, PROMPT);
+        expectClose('chunked prefill, split weights', await runner.logitsAll(PROMPT), want, 2e-4, 1e-3);
+        let row = (await runner.prefill(PROMPT.slice(0, 7), false)) as Float32Array;
+        expectClose('prefill last row', row, want.subarray(6 * V, 7 * V), 2e-4, 1e-3);
+        for (let t = 7; t < PROMPT.length; t++) {
+          row = (await runner.step(PROMPT[t], t, false)) as Float32Array;
+          expectClose(`decode step at position ${t}`, row, want.subarray(t * V, (t + 1) * V), 2e-4, 1e-3);
+        }
+        const greedy = (await runner.step(PROMPT[0], PROMPT.length, true)) as number;
+        if (!Number.isInteger(greedy) || greedy < 0 || greedy >= V) fail(`greedy step gave ${greedy}`);
+      } finally {
+        runner.destroy();
+        gpu.destroy();
+      }
+    },
+  },
+  {
+    name: 'tinystories-656k: greedy continuation of "Once upon a time" matches the golden text and the CPU reference',
+    async run(paths) {
+      const ref = await reference(paths.tinystories);
+      await withModel(paths.tinystories, {}, async (m) => {
+        const { text, summary } = await drain(
+          m.generate('Once upon a time', { temperature: 0, maxNewTokens: 30 }),
+        );
+        if (summary.promptIds.join() !== '1,80,147,201,282,57') fail(`prompt ids ${summary.promptIds}`);
+        if (!text.startsWith(TINYSTORIES_GOLDEN)) fail(`greedy text ${JSON.stringify(text)}`);
+        if (summary.finishReason !== 'length' || summary.generatedTokens !== 30)
+          fail(`summary ${JSON.stringify(summary)}`);
+        // The CPU reference picks the same tokens.
+        const ids = [...summary.promptIds];
+        for (let i = 0; i < 12; i++) {
+          const logits = await cpuLogits(ref.cfg, ref.w, ids);
+          const row = logits.subarray((ids.length - 1) * ref.cfg.vocabSize);
+          let best = 0;
+          for (let j = 1; j < ref.cfg.vocabSize; j++) if (row[j] > row[best]) best = j;
+          if (best !== summary.tokenIds[i]) fail(`token ${i}: gpu ${summary.tokenIds[i]}, cpu ${best}`);
+          ids.push(best);
+        }
+      });
+    },
+  },
+  {
+    name: 'tinystories-656k with f16 weights gives the same greedy story',
+    async run(paths) {
+      await withModel(paths.tinystories, { dtype: 'f16' }, async (m) => {
+        const { text } = await drain(m.generate('Once upon a time', { temperature: 0, maxNewTokens: 24 }));
+        if (!text.startsWith(TINYSTORIES_GOLDEN.slice(0, 40)))
+          fail(`f16 greedy text ${JSON.stringify(text)}`);
+      });
+    },
+  },
+  {
+    name: 'gpt2-tiny-random: loads, logits match the CPU reference, its GPT-2 tokenizer round-trips emoji and CJK',
+    async run(paths) {
+      const ref = await reference(paths.gpt2TinyRandom);
+      await withModel(paths.gpt2TinyRandom, {}, async (m) => {
+        const text = 'Hello 世界! 🤖🎉 naïve café — ok';
+        const ids = m.tokenizer.encode(text);
+        if (m.tokenizer.decode(ids) !== text) fail(`round trip: ${m.tokenizer.decode(ids)}`);
+        let streamed = '';
+        const stream = m.tokenizer.createStream();
+        for (const id of ids) streamed += stream.push(id);
+        streamed += stream.flush();
+        if (streamed !== text) fail(`stream decode: ${streamed}`);
+        const want = await cpuLogits(ref.cfg, ref.w, ids);
+        expectClose('gpt2-tiny-random logits', await m.logits(ids), want, 2e-4, 1e-3);
+        const { summary } = await drain(m.generate(text, { temperature: 0.8, seed: 3, maxNewTokens: 5 }));
+        if (summary.generatedTokens < 1) fail('generated nothing');
+      });
+    },
+  },
+  {
+    name: 'sampling: a seed reproduces tokens; temperature 0 equals argmax; stop strings end generation',
+    async run(paths) {
+      await withModel(paths.tinystories, {}, async (m) => {
+        const opts = { temperature: 1, topK: 40, topP: 0.9, seed: 1234, maxNewTokens: 12 };
+        const a = await drain(m.generate('Once upon a time', opts));
+        const b = await drain(m.generate('Once upon a time', opts));
+        if (a.summary.tokenIds.join() !== b.summary.tokenIds.join()) fail('same seed gave different tokens');
+        const greedyGpu = await drain(m.generate('Once upon a time', { temperature: 0, maxNewTokens: 10 }));
+        const greedyCpu = await drain(
+          m.generate('Once upon a time', { temperature: 0, maxNewTokens: 10, onTopTokens: () => {} }),
+        );
+        if (greedyGpu.summary.tokenIds.join() !== greedyCpu.summary.tokenIds.join()) {
+          fail('GPU argmax and sampler argmax disagree');
+        }
+        const stopped = await drain(
+          m.generate('Once upon a time', { temperature: 0, maxNewTokens: 40, stop: ['Lily'] }),
+        );
+        if (stopped.summary.finishReason !== 'stop' || stopped.text !== ', a little girl named ') {
+          fail(`stop string: ${JSON.stringify(stopped.text)} ${stopped.summary.finishReason}`);
+        }
+      });
+    },
+  },
+  {
+    name: "abort ends the stream with 'abort', and the next generate matches a fresh run",
+    async run(paths) {
+      await withModel(paths.tinystories, {}, async (m) => {
+        const controller = new AbortController();
+        let chunks = 0;
+        let summary: GenerateSummary | undefined;
+        for await (const e of m.generate('Once upon a time', { temperature: 0, signal: controller.signal })) {
+          if ('done' in e) summary = e;
+          else if (++chunks === 3) controller.abort();
+        }
+        if (summary?.finishReason !== 'abort' || summary.generatedTokens !== 3)
+          fail(`abort: ${JSON.stringify(summary)}`);
+        const after = await drain(m.generate('Once upon a time', { temperature: 0, maxNewTokens: 15 }));
+        const fresh = await withModel(paths.tinystories, {}, (f) =>
+          drain(f.generate('Once upon a time', { temperature: 0, maxNewTokens: 15 })),
+        );
+        if (after.text !== fresh.text)
+          fail(`after abort: ${JSON.stringify(after.text)} vs ${JSON.stringify(fresh.text)}`);
+      });
+    },
+  },
+  {
+    name: 'bad options and over-long prompts get typed errors and the model stays usable',
+    async run(paths) {
+      await withModel(paths.tinystories, { maxContext: 32 }, async (m) => {
+        const p = 'Once upon a time';
+        await expectError('long prompt', ContextLengthError, ['32'], () => m.generate(p.repeat(20)));
+        await expectError('temperature', InvalidOptionError, ['temperature'], () =>
+          m.generate(p, { temperature: -1 }),
+        );
+        await expectError('NaN temperature', InvalidOptionError, ['temperature'], () =>
+          m.generate(p, { temperature: Number.NaN }),
+        );
+        await expectError('topP', InvalidOptionError, ['topP'], () => m.generate(p, { topP: 1.5 }));
+        await expectError('topP 0', InvalidOptionError, ['topP'], () => m.generate(p, { topP: 0 }));
+        await expectError('topK', InvalidOptionError, ['topK'], () => m.generate(p, { topK: 2.5 }));
+        await expectError('maxNewTokens', InvalidOptionError, ['maxNewTokens'], () =>
+          m.generate(p, { maxNewTokens: 1.5 }),
+        );
+        await expectError('ids', InvalidOptionError, ['ids'], () => m.logits([1, 99999]));
+        const { text, summary } = await drain(m.generate(p, { temperature: 0, maxNewTokens: 100 }));
+        if (!text.startsWith(TINYSTORIES_GOLDEN.slice(0, 30))) fail(`after errors: ${text}`);
+        // The cache holds 32 positions: 6 prompt tokens and 26 fed-back tokens; the 27th is never fed back.
+        if (summary.finishReason !== 'length' || summary.generatedTokens !== 27)
+          fail(JSON.stringify(summary));
+      });
+    },
+  },
+  {
+    name: 'bad model files get typed errors naming file and tensor, before any GPU work',
+    async run() {
+      // A device that throws when touched: the errors must come first.
+      const device = new Proxy({} as GPUDevice, {
+        get: () => {
+          throw new Error('the GPU was touched');
+        },
+      });
+      const good = RANDOM_MODELS.gpt2();
+      const st = good['model.safetensors'] as Uint8Array;
+      await expectError('truncated', ModelFormatError, ['model.safetensors'], () =>
+        loadModel({ ...good, 'model.safetensors': st.slice(0, st.length - 100) }, { device }),
+      );
+      const header = new Uint8Array(st.slice(0, 16));
+      new DataView(header.buffer).setUint32(0, 1e9, true);
+      await expectError('header beyond file', ModelFormatError, ['model.safetensors'], () =>
+        loadModel({ ...good, 'model.safetensors': header }, { device }),
+      );
+      const cfg = JSON.parse(good['config.json'] as string);
+      await expectError('model_type', UnsupportedModelError, ['bert', 'gpt2', 'llama'], () =>
+        loadModel({ ...good, 'config.json': JSON.stringify({ ...cfg, model_type: 'bert' }) }, { device }),
+      );
+      await expectError('shape', ModelFormatError, ['model.safetensors', 'wte'], () =>
+        loadModel({ ...good, 'config.json': JSON.stringify({ ...cfg, n_embd: 96 }) }, { device }),
+      );
+      const { 'model.safetensors': _, ...noWeights } = good;
+      await expectError('missing file', ModelLoadError, ['model.safetensors'], () =>
+        loadModel(noWeights, { device }),
+      );
+      await expectError('dtype option', InvalidOptionError, ['dtype'], () =>
+        loadModel(good, { device, dtype: 'f8' as 'f16' }),
+      );
+    },
+  },
+];
