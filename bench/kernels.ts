@@ -1,1 +1,99 @@
-console.log('kernel benchmark: work in progress');
+/**
+ * Kernel benchmark in Node (Dawn): the same sweep and JSON schema as the bench page (demo/bench/).
+ *
+ *   npm run bench -- [--preset quick|full] [--kernels matmul,attention,...] [--json out.json]
+ *                    [--no-model] [--wall] [--vendor-gbps N] [--vendor-gflops N]
+ *
+ * Every row is checked against the CPU twin before it is timed. The peak probes (bench_copy,
+ * bench_fma) always run: they give the peaks the "% peak" column divides by. Unless --no-model,
+ * the embedded default model's prefill and decode speed follows. The quick preset is sized for
+ * SwiftShader (a few minutes); full is for real GPUs. The JSON is checked against bench/schema.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kernelNames } from '../src/bench/cases';
+import { formatReport } from '../src/bench/format';
+import { benchModel } from '../src/bench/model';
+import { validateReport } from '../src/bench/schema';
+import { runSweep } from '../src/bench/sweep';
+import { Gpu } from '../src/gpu/gpu';
+import { defaultModelPath } from '../src/model/default-model';
+import { loadModel } from '../src/model/model';
+
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'quick' },
+    kernels: { type: 'string' },
+    json: { type: 'string', default: 'bench-out/kernels.json' },
+    'no-model': { type: 'boolean', default: false },
+    wall: { type: 'boolean', default: false },
+    'vendor-gbps': { type: 'string' },
+    'vendor-gflops': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    'npm run bench -- [--preset quick|full] [--kernels a,b] [--json out.json] [--no-model] [--wall] ' +
+      `[--vendor-gbps N] [--vendor-gflops N]\nkernels: ${kernelNames().join(', ')}`,
+  );
+  process.exit(0);
+}
+const preset = values.preset;
+if (preset !== 'quick' && preset !== 'full')
+  throw new Error(`--preset must be quick or full, got '${preset}'`);
+const kernels = values.kernels
+  ?.split(',')
+  .map((k) => k.trim())
+  .filter(Boolean);
+const vendorNumber = (s: string | undefined) => (s === undefined ? null : Number(s));
+
+const gpu = await Gpu.create();
+const a = gpu.adapter;
+console.log(
+  `adapter: ${a.vendor} ${a.architecture} ${a.description}${a.isSoftware ? ' (SOFTWARE: measures the CPU)' : ''}`,
+);
+const started = performance.now();
+const report = await runSweep(gpu, {
+  preset,
+  kernels,
+  vendorBandwidthGBps: vendorNumber(values['vendor-gbps']),
+  vendorGflops: vendorNumber(values['vendor-gflops']),
+  timing: { forceWall: values.wall },
+  onRow: (r, done, total) => {
+    const figure = r.status === 'ok' ? `${r.ms!.toFixed(3)} ms` : `${r.status}: ${r.message.slice(0, 120)}`;
+    console.log(`[${done}/${total}] ${r.kernel} ${r.variant} ${r.shape}: ${figure}`);
+  },
+});
+gpu.destroy();
+
+if (!values['no-model']) {
+  const model = await loadModel(defaultModelPath(), { maxContext: preset === 'quick' ? 32 : 256 });
+  try {
+    report.models.push(
+      await benchModel(model, {
+        name: 'tinystories-656k (default)',
+        dtype: 'f32',
+        promptTokens: preset === 'quick' ? 16 : 128,
+        decodeTokens: preset === 'quick' ? 8 : 64,
+        bandwidthGBps: report.peaks.bandwidthGBps,
+      }),
+    );
+  } finally {
+    model.dispose();
+  }
+}
+
+console.log(`\n${formatReport(report)}\n`);
+const problems = validateReport(JSON.parse(JSON.stringify(report)));
+if (problems.length) throw new Error(`report does not match bench/schema.json:\n${problems.join('\n')}`);
+mkdirSync(dirname(values.json), { recursive: true });
+writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`wrote ${values.json} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+const failed = report.kernels.filter((r) => r.status === 'fail' || r.status === 'error').length;
+if (failed) {
+  console.error(`${failed} row(s) failed their check or errored`);
+  process.exitCode = 1;
+}

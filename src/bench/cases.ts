@@ -1,0 +1,504 @@
+/**
+ * What the benchmark runs: for each kernel, variants over shapes from real models, with the FLOPs
+ * and bytes of one call and a way to check the output against the CPU twin. Big outputs are checked
+ * on their first rows only (every row of these kernels depends only on its own inputs), so the CPU
+ * reference stays within a few seconds; the row's `checked` field says which.
+ */
+import { argmax as argmaxCpu } from '../cpu/argmax';
+import { attention as attentionCpu } from '../cpu/attention';
+import { bench_copy as benchCopyCpu } from '../cpu/bench_copy';
+import { bench_fma as benchFmaCpu } from '../cpu/bench_fma';
+import { embedding as embeddingCpu } from '../cpu/embedding';
+import { gelu as geluCpu } from '../cpu/gelu';
+import { kv_append as kvAppendCpu } from '../cpu/kv_append';
+import { layernorm as layernormCpu } from '../cpu/layernorm';
+import { matmul as matmulCpu } from '../cpu/matmul';
+import { residual as residualCpu } from '../cpu/residual';
+import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
+import { rope as ropeCpu } from '../cpu/rope';
+import { silu_mul as siluMulCpu } from '../cpu/silu_mul';
+import { softmax as softmaxCpu } from '../cpu/softmax';
+import type { Gpu } from '../gpu/gpu';
+import { argmax } from '../kernels/argmax';
+import { attention } from '../kernels/attention';
+import { bench_copy } from '../kernels/bench_copy';
+import { bench_fma } from '../kernels/bench_fma';
+import type { AnyDispatch } from '../kernels/dispatch';
+import { embedding } from '../kernels/embedding';
+import { gelu } from '../kernels/gelu';
+import { kv_append } from '../kernels/kv_append';
+import { layernorm } from '../kernels/layernorm';
+import { matmul } from '../kernels/matmul';
+import { residual } from '../kernels/residual';
+import { rmsnorm } from '../kernels/rmsnorm';
+import { rope } from '../kernels/rope';
+import { silu_mul } from '../kernels/silu_mul';
+import { softmax } from '../kernels/softmax';
+import {
+  checkedLabel,
+  GPT2_MEDIUM,
+  GPT2_SMALL,
+  LLAMA_1B,
+  type ModelShape,
+  type Preset,
+  randomF16Words,
+  rowsToCheck,
+  TINYSTORIES,
+  uniform,
+} from './shapes';
+
+export type Host = Float32Array | Uint32Array;
+
+/** One case made concrete: host data, the GPU dispatch, and the reference of the checked part. */
+export interface Prepared {
+  inputs: Record<string, Host>;
+  /** Initial contents of each output (a number: that many zeros, not uploaded). */
+  outputs: Record<string, Host | number>;
+  gpu(gpu: Gpu, out: Record<string, GPUBuffer>, inp: Record<string, GPUBuffer>): Promise<AnyDispatch>;
+  /** Expected values of the first expected.length elements of each output. */
+  reference(): Record<string, Host>;
+  checked: string;
+  tol: { atol: number; rtol: number };
+  exact?: boolean;
+}
+
+export interface BenchCase {
+  kernel: string;
+  variant: string;
+  shape: string;
+  model: string;
+  dims: Record<string, number>;
+  flops: number;
+  bytes: number;
+  prepare(): Prepared;
+}
+
+const F = (n: number) => new Float32Array(n);
+
+function matmulCase(
+  m: ModelShape,
+  what: string,
+  M: number,
+  K: number,
+  N: number,
+  variant: string,
+): BenchCase {
+  const f16 = variant.startsWith('f16');
+  const wLayout = variant.endsWith('KN') ? 'KN' : 'NK';
+  const [rows, cols] = wLayout === 'NK' ? [N, K] : [K, N];
+  const wWords = f16 ? rows * Math.ceil(cols / 2) : rows * cols;
+  return {
+    kernel: 'matmul',
+    variant,
+    shape: `${m.name} ${what} M=${M}`,
+    model: m.name,
+    dims: { M, K, N },
+    flops: 2 * M * K * N,
+    bytes: 4 * (M * K + wWords + M * N),
+    prepare() {
+      const x = uniform(M * K, 1);
+      const w = f16 ? randomF16Words(wWords, 2) : uniform(wWords, 2, 0.5);
+      const opts = { wLayout, f16 } as const;
+      const Mc = rowsToCheck(M, K * N);
+      return {
+        inputs: { x, w },
+        outputs: { out: M * N },
+        gpu: (gpu, o, i) => matmul(gpu, o.out, i.x, i.w, null, M, K, N, opts),
+        reference: () => {
+          const out = F(Mc * N);
+          matmulCpu(out, x.subarray(0, Mc * K), w, null, Mc, K, N, opts);
+          return { out };
+        },
+        checked: checkedLabel(Mc, M),
+        tol: { atol: 2e-5 * Math.sqrt(K) * (f16 ? 2 : 1), rtol: 1e-5 },
+      };
+    },
+  };
+}
+
+function attentionCase(m: ModelShape, L: number, variant: 'decode' | 'prefill'): BenchCase {
+  const { NH, NKV, HS } = m;
+  const T = variant === 'decode' ? 1 : L;
+  const pos = L - T;
+  const keys = T * pos + (T * (T + 1)) / 2;
+  return {
+    kernel: 'attention',
+    variant,
+    shape: `${m.name} ctx=${L}`,
+    model: m.name,
+    dims: { T, pos, NH, NKV, HS },
+    flops: 4 * HS * NH * keys,
+    bytes: 4 * (2 * T * NH * HS + 2 * L * NKV * HS),
+    prepare() {
+      const q = uniform(T * NH * HS, 1);
+      const k = uniform(L * NKV * HS, 2);
+      const v = uniform(L * NKV * HS, 3);
+      const Tc = rowsToCheck(T, NH * L * HS * 4);
+      return {
+        inputs: { q, k, v },
+        outputs: { out: T * NH * HS },
+        gpu: (gpu, o, i) => attention(gpu, o.out, i.q, i.k, i.v, T, NH, NKV, HS, { pos }),
+        reference: () => {
+          const out = F(Tc * NH * HS);
+          attentionCpu(out, q.subarray(0, Tc * NH * HS), k, v, Tc, NH, NKV, HS, { pos });
+          return { out };
+        },
+        checked: checkedLabel(Tc, T),
+        tol: { atol: 2e-5, rtol: 1e-4 },
+      };
+    },
+  };
+}
+
+function ropeCase(m: ModelShape, T: number, layout: 'half' | 'pairs'): BenchCase {
+  const { NH, HS } = m;
+  const n = T * NH * HS;
+  const pos = 100;
+  return {
+    kernel: 'rope',
+    variant: layout,
+    shape: `${m.name} q T=${T}`,
+    model: m.name,
+    dims: { T, NH, HS },
+    flops: 3 * n,
+    bytes: 8 * n,
+    prepare() {
+      const x = uniform(n, 1);
+      const opts = { pos, theta: 10000, layout };
+      return {
+        inputs: {},
+        outputs: { x },
+        gpu: (gpu, o) => rope(gpu, o.x, T, NH, HS, opts),
+        reference: () => {
+          const out = x.slice();
+          ropeCpu(out, T, NH, HS, opts);
+          return { x: out };
+        },
+        checked: 'all',
+        tol: { atol: 2e-6 + (pos + T) * 3e-7, rtol: 2e-6 },
+      };
+    },
+  };
+}
+
+function kvAppendCase(m: ModelShape, T: number): BenchCase {
+  const D = m.NKV * m.HS;
+  return {
+    kernel: 'kv_append',
+    variant: 'f32',
+    shape: `${m.name} T=${T}`,
+    model: m.name,
+    dims: { T, D },
+    flops: 0,
+    bytes: 16 * T * D,
+    prepare() {
+      const k = uniform(T * D, 1);
+      const v = uniform(T * D, 2);
+      return {
+        inputs: { k, v },
+        outputs: { kCache: T * D, vCache: T * D },
+        gpu: (gpu, o, i) => kv_append(gpu, o.kCache, o.vCache, i.k, i.v, T, D, { pos: 0 }),
+        reference: () => {
+          const kc = F(T * D);
+          const vc = F(T * D);
+          kvAppendCpu(kc, vc, k, v, T, D, { pos: 0 });
+          return { kCache: kc, vCache: vc };
+        },
+        checked: 'all',
+        tol: { atol: 0, rtol: 0 },
+      };
+    },
+  };
+}
+
+type RowKernel = 'rmsnorm' | 'layernorm' | 'softmax' | 'argmax';
+
+/** Row-wise kernels over R rows of N: norms (N = C) and the vocab-wide softmax and argmax. */
+function rowCase(kernel: RowKernel, m: ModelShape, what: string, R: number, N: number): BenchCase {
+  const flopsPer = { rmsnorm: 4, layernorm: 7, softmax: 5, argmax: 1 }[kernel];
+  const paramBytes = { rmsnorm: 4 * N, layernorm: 8 * N, softmax: 0, argmax: 0 }[kernel];
+  const outBytes = kernel === 'argmax' ? 4 * R : 4 * R * N;
+  return {
+    kernel,
+    variant: 'f32',
+    shape: `${m.name} ${what} R=${R}`,
+    model: m.name,
+    dims: { R, N },
+    flops: flopsPer * R * N,
+    bytes: 4 * R * N + paramBytes + outBytes,
+    prepare() {
+      const x = uniform(R * N, 1, kernel === 'softmax' ? 8 : 2);
+      const weight = uniform(N, 2);
+      const bias = uniform(N, 3);
+      const Rc = rowsToCheck(R, 10 * N, 2e7);
+      const xc = x.subarray(0, Rc * N);
+      const eps = 1e-5;
+      const base = { checked: checkedLabel(Rc, R), inputs: { x, weight, bias } };
+      switch (kernel) {
+        case 'rmsnorm':
+          return {
+            ...base,
+            outputs: { out: R * N },
+            gpu: (gpu, o, i) => rmsnorm(gpu, o.out, i.x, i.weight, R, N, { eps }),
+            reference: () => ({ out: fill(Rc * N, (out) => rmsnormCpu(out, xc, weight, Rc, N, { eps })) }),
+            tol: { atol: 1e-6, rtol: 1e-5 },
+          };
+        case 'layernorm':
+          return {
+            ...base,
+            outputs: { out: R * N },
+            gpu: (gpu, o, i) => layernorm(gpu, o.out, i.x, i.weight, i.bias, R, N, { eps }),
+            reference: () => ({
+              out: fill(Rc * N, (out) => layernormCpu(out, xc, weight, bias, Rc, N, { eps })),
+            }),
+            tol: { atol: 1e-5, rtol: 1e-5 },
+          };
+        case 'softmax':
+          return {
+            ...base,
+            outputs: { out: R * N },
+            gpu: (gpu, o, i) => softmax(gpu, o.out, i.x, R, N, { temperature: 1 }),
+            reference: () => ({ out: fill(Rc * N, (out) => softmaxCpu(out, xc, Rc, N, { temperature: 1 })) }),
+            tol: { atol: 1e-9, rtol: 1e-5 },
+          };
+        case 'argmax':
+          return {
+            ...base,
+            outputs: { out: new Uint32Array(R) },
+            gpu: (gpu, o, i) => argmax(gpu, o.out, i.x, R, N),
+            reference: () => {
+              const out = new Uint32Array(Rc);
+              argmaxCpu(out, xc, Rc, N);
+              return { out };
+            },
+            tol: { atol: 0, rtol: 0 },
+            exact: true,
+          };
+      }
+    },
+  };
+}
+
+function fill(n: number, f: (out: Float32Array) => void): Float32Array {
+  const out = F(n);
+  f(out);
+  return out;
+}
+
+type Elementwise = 'gelu' | 'silu_mul' | 'residual';
+
+function elementwiseCase(
+  kernel: Elementwise,
+  variant: string,
+  m: ModelShape,
+  what: string,
+  M: number,
+  W: number,
+) {
+  const N = M * W;
+  const inputs = kernel === 'gelu' ? 1 : 2;
+  const flopsPer = { gelu: variant === 'tanh' ? 8 : 5, silu_mul: 4, residual: 1 }[kernel];
+  return {
+    kernel,
+    variant,
+    shape: `${m.name} ${what} M=${M}`,
+    model: m.name,
+    dims: { N },
+    flops: flopsPer * N,
+    bytes: 4 * (inputs + 1) * N,
+    prepare(): Prepared {
+      const a = uniform(N, 1, 4);
+      const b = uniform(N, 2, 4);
+      if (kernel === 'gelu') {
+        const opts = { approximate: variant as 'tanh' | 'none' };
+        return {
+          inputs: { x: a },
+          outputs: { out: N },
+          gpu: (gpu, o, i) => gelu(gpu, o.out, i.x, N, opts),
+          reference: () => ({ out: fill(N, (out) => geluCpu(out, a, N, opts)) }),
+          checked: 'all',
+          tol: { atol: 2e-7, rtol: 4e-6 },
+        };
+      }
+      if (kernel === 'silu_mul') {
+        return {
+          inputs: { gate: a, up: b },
+          outputs: { out: N },
+          gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gate, i.up, N),
+          reference: () => ({ out: fill(N, (out) => siluMulCpu(out, a, b, N)) }),
+          checked: 'all',
+          tol: { atol: 1e-6, rtol: 2e-6 },
+        };
+      }
+      const inPlace = variant === 'in-place';
+      return {
+        inputs: inPlace ? { b } : { a, b },
+        outputs: inPlace ? { a } : { out: N },
+        gpu: (gpu, o, i) => (inPlace ? residual(gpu, o.a, o.a, i.b, N) : residual(gpu, o.out, i.a, i.b, N)),
+        reference: (): Record<string, Host> => {
+          const out = fill(N, (out) => residualCpu(out, a, b, N));
+          return inPlace ? { a: out } : { out };
+        },
+        checked: 'all',
+        tol: { atol: 1e-6, rtol: 1e-6 },
+      };
+    },
+  } satisfies BenchCase;
+}
+
+function embeddingCase(m: ModelShape, T: number, variant: 'f32' | 'f16', positions: boolean): BenchCase {
+  const { C, V } = m;
+  const f16 = variant === 'f16';
+  const rowWords = f16 ? Math.ceil(C / 2) : C;
+  return {
+    kernel: 'embedding',
+    variant,
+    shape: `${m.name}${positions ? ' +wpe' : ''} T=${T}`,
+    model: m.name,
+    dims: { T, C, V },
+    flops: positions ? T * C : 0,
+    bytes: 4 * T + T * rowWords * 4 + (positions ? 4 * T * C : 0) + 4 * T * C,
+    prepare(): Prepared {
+      const ids = new Uint32Array(T).map((_, t) => (t * 7919 + 13) % V);
+      const wte = f16 ? randomF16Words(V * rowWords, 1) : uniform(V * C, 1);
+      const wpe = positions ? uniform(T * C, 2) : null;
+      const opts = { pos: 0, f16 };
+      const inputs: Record<string, Host> = wpe ? { ids, wte, wpe } : { ids, wte };
+      return {
+        inputs,
+        outputs: { out: T * C },
+        gpu: (gpu, o, i) => embedding(gpu, o.out, i.ids, i.wte, i.wpe ?? null, T, C, opts),
+        reference: () => ({ out: fill(T * C, (out) => embeddingCpu(out, ids, wte, wpe, T, C, opts)) }),
+        checked: 'all',
+        tol: { atol: 1e-6, rtol: 1e-6 },
+      };
+    },
+  };
+}
+
+const PROBE = { name: 'probe', C: 0, NH: 0, NKV: 0, HS: 0, F: 0, V: 0 };
+
+function copyCase(N: number): BenchCase {
+  return {
+    kernel: 'bench_copy',
+    variant: 'vec4',
+    shape: `N=${N >= 1 << 20 ? `${N / (1 << 20)}M` : N}`,
+    model: PROBE.name,
+    dims: { N },
+    flops: 0,
+    bytes: 8 * N,
+    prepare() {
+      const x = uniform(N, 1);
+      return {
+        inputs: { x },
+        outputs: { out: N },
+        gpu: (gpu, o, i) => bench_copy(gpu, o.out, i.x, N),
+        reference: () => ({ out: fill(N, (out) => benchCopyCpu(out, x, N)) }),
+        checked: 'all',
+        tol: { atol: 0, rtol: 0 },
+      };
+    },
+  };
+}
+
+function fmaCase(N: number, iters: number): BenchCase {
+  const opts = { iters, a: 0.9, b: 0.1 };
+  const Nc = rowsToCheck(N, 16 * iters, 1e7);
+  return {
+    kernel: 'bench_fma',
+    variant: 'vec4x4',
+    shape: `N=${N} iters=${iters}`,
+    model: PROBE.name,
+    dims: { N, iters },
+    flops: 32 * iters * N,
+    bytes: 4 * N,
+    prepare: () => ({
+      inputs: {},
+      outputs: { out: N },
+      gpu: (gpu, o) => bench_fma(gpu, o.out, N, opts),
+      reference: () => ({ out: fill(Nc, (out) => benchFmaCpu(out, Nc, opts)) }),
+      checked: checkedLabel(Nc, N, 'outputs'),
+      tol: { atol: 1e-5, rtol: 2e-6 },
+    }),
+  };
+}
+
+/** The peak probes: the copy's best GB/s and the FMA kernel's best GFLOP/s are the peaks. */
+export function peakCases(preset: Preset): BenchCase[] {
+  return preset === 'quick'
+    ? [copyCase(1 << 20), copyCase(4 << 20), fmaCase(1 << 14, 256)]
+    : [
+        copyCase(1 << 22),
+        copyCase(1 << 24),
+        copyCase(1 << 26),
+        fmaCase(1 << 20, 1024),
+        fmaCase(1 << 22, 1024),
+      ];
+}
+
+/** Every kernel's cases for a preset, in sweep order (peaks first). */
+export function benchCases(preset: Preset): BenchCase[] {
+  const quick = preset === 'quick';
+  const models = quick ? [TINYSTORIES] : [TINYSTORIES, GPT2_SMALL, GPT2_MEDIUM, LLAMA_1B];
+  const Ms = quick ? [1, 128] : [1, 128, 512];
+  const cases: BenchCase[] = [...peakCases(preset)];
+
+  const mm = quick ? ['f32 NK', 'f16 NK'] : ['f32 NK', 'f16 NK', 'f32 KN', 'f16 KN'];
+  const projections = (m: ModelShape): [string, number, number][] => [
+    [`attn ${m.C}x${m.C}`, m.C, m.C],
+    [`mlp-up ${m.C}x${m.F}`, m.C, m.F],
+    [`mlp-down ${m.F}x${m.C}`, m.F, m.C],
+    [`lm-head ${m.C}x${m.V}`, m.C, m.V],
+  ];
+  const mmShapes: [ModelShape, string, number, number, number][] = quick
+    ? [
+        [TINYSTORIES, `attn 128x128`, 1, 128, 128],
+        [TINYSTORIES, `mlp-up 128x384`, 1, 128, 384],
+        [TINYSTORIES, `mlp-up 128x384`, 128, 128, 384],
+        [GPT2_SMALL, `mlp-up 768x3072`, 1, 768, 3072],
+      ]
+    : models.flatMap((m) =>
+        Ms.flatMap((M) =>
+          projections(m).map(([w, K, N]) => [m, w, M, K, N] as [ModelShape, string, number, number, number]),
+        ),
+      );
+  for (const v of mm) for (const [m, w, M, K, N] of mmShapes) cases.push(matmulCase(m, w, M, K, N, v));
+
+  const attnModels = quick ? [TINYSTORIES] : [TINYSTORIES, GPT2_SMALL, LLAMA_1B];
+  const ctxs = quick ? [128] : [128, 512, 2048];
+  for (const v of ['decode', 'prefill'] as const) {
+    for (const m of attnModels) for (const L of ctxs) cases.push(attentionCase(m, L, v));
+  }
+
+  const llamaLike = quick ? [TINYSTORIES] : [TINYSTORIES, LLAMA_1B];
+  const gptLike = quick ? [GPT2_SMALL] : [GPT2_SMALL, GPT2_MEDIUM];
+  for (const v of ['half', 'pairs'] as const)
+    for (const m of llamaLike) for (const T of Ms) cases.push(ropeCase(m, T, v));
+  for (const m of llamaLike) for (const T of Ms) cases.push(kvAppendCase(m, T));
+  for (const m of llamaLike) for (const R of Ms) cases.push(rowCase('rmsnorm', m, `C=${m.C}`, R, m.C));
+  for (const m of gptLike) for (const R of Ms) cases.push(rowCase('layernorm', m, `C=${m.C}`, R, m.C));
+  const vocabs = quick ? [TINYSTORIES, GPT2_SMALL] : [TINYSTORIES, GPT2_SMALL, LLAMA_1B];
+  for (const m of vocabs) cases.push(rowCase('softmax', m, `V=${m.V}`, 1, m.V));
+  for (const m of vocabs) cases.push(rowCase('argmax', m, `V=${m.V}`, 1, m.V));
+  for (const v of ['tanh', 'none']) {
+    for (const m of gptLike)
+      for (const M of Ms) cases.push(elementwiseCase('gelu', v, m, `F=${m.F}`, M, m.F));
+  }
+  for (const m of llamaLike)
+    for (const M of Ms) cases.push(elementwiseCase('silu_mul', 'f32', m, `F=${m.F}`, M, m.F));
+  for (const v of ['out-of-place', 'in-place']) {
+    for (const m of quick ? [TINYSTORIES] : models) {
+      for (const M of Ms) cases.push(elementwiseCase('residual', v, m, `C=${m.C}`, M, m.C));
+    }
+  }
+  for (const v of ['f32', 'f16'] as const) {
+    for (const T of Ms) cases.push(embeddingCase(TINYSTORIES, T, v, false));
+    if (!quick) for (const T of Ms) cases.push(embeddingCase(GPT2_SMALL, T, v, true));
+  }
+  return cases;
+}
+
+/** Kernel names in sweep order. */
+export function kernelNames(preset: Preset = 'full'): string[] {
+  return [...new Set(benchCases(preset).map((c) => c.kernel))];
+}

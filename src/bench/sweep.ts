@@ -1,0 +1,226 @@
+/**
+ * The kernel sweep, shared by `npm run bench` (Node, Dawn) and the bench page: peaks first (copy
+ * and FMA probes), then every selected kernel's cases. Each row is checked against the CPU twin
+ * before it is timed; a row that fails is marked and not timed.
+ */
+import type { Gpu } from '../gpu/gpu';
+import type { AnyDispatch } from '../kernels/dispatch';
+import { type BenchCase, benchCases, type Host } from './cases';
+import type { BenchReport, Environment, KernelRow, Peaks } from './schema';
+import { SCHEMA_ID } from './schema';
+import type { Preset } from './shapes';
+import { type TimingOptions, timeDispatches, timingMethod } from './timing';
+
+export interface SweepOptions {
+  preset: Preset;
+  /** Kernels to run (default all); the peak probes always run, they are the reference. */
+  kernels?: string[];
+  /** Vendor figures to report beside the measured peaks. */
+  vendorBandwidthGBps?: number | null;
+  vendorGflops?: number | null;
+  timing?: Partial<TimingOptions>;
+  onRow?: (row: KernelRow, done: number, total: number) => void;
+  /** Checked between rows: a true value stops the sweep (the page's Stop button). */
+  signal?: AbortSignal;
+}
+
+export const TIMING: Record<Preset, TimingOptions> = {
+  quick: { targetPassMs: 40, reps: 3, warmup: 1, maxCallsPerPass: 200 },
+  full: { targetPassMs: 25, reps: 9, warmup: 2, maxCallsPerPass: 2000 },
+};
+
+const LIMIT_NAMES = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'minStorageBufferOffsetAlignment',
+  'minUniformBufferOffsetAlignment',
+  'maxBindGroups',
+];
+
+export function environmentOf(gpu: Gpu): Environment {
+  const limits: Record<string, number> = {};
+  const l = gpu.limits as unknown as Record<string, unknown>;
+  for (const name of LIMIT_NAMES) if (typeof l[name] === 'number') limits[name] = l[name] as number;
+  for (const name in l) if (typeof l[name] === 'number') limits[name] = l[name] as number;
+  const isBrowser = typeof window !== 'undefined' && typeof navigator !== 'undefined';
+  const node = typeof process !== 'undefined' ? process.versions?.node : undefined;
+  return {
+    runtime: isBrowser ? 'browser' : 'node',
+    userAgent: isBrowser
+      ? navigator.userAgent
+      : `Node.js ${node} (${process.platform} ${process.arch}), Dawn`,
+    adapter: { ...gpu.adapter },
+    features: [...gpu.device.features].map(String).sort(),
+    limits,
+  };
+}
+
+/** Runs one case: prepare, upload, one call, compare, then time. Never throws. */
+export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions): Promise<KernelRow> {
+  const row: KernelRow = {
+    kernel: c.kernel,
+    variant: c.variant,
+    shape: c.shape,
+    model: c.model,
+    dims: c.dims,
+    flops: c.flops,
+    bytes: c.bytes,
+    status: 'error',
+    maxError: null,
+    checked: '',
+    message: '',
+    ms: null,
+    callsPerPass: 0,
+    reps: 0,
+    method: 'none',
+    gflops: null,
+    gbps: null,
+    shareBandwidth: null,
+    shareFlops: null,
+  };
+  const created: GPUBuffer[] = [];
+  let dispatch: AnyDispatch | undefined;
+  try {
+    const p = c.prepare();
+    row.checked = p.checked;
+    const upload = async (name: string, v: Host | number) => {
+      const b =
+        typeof v === 'number'
+          ? await gpu.createBuffer(`${c.kernel}:${name}`, v * 4)
+          : await gpu.upload(`${c.kernel}:${name}`, v);
+      created.push(b);
+      return b;
+    };
+    const inp: Record<string, GPUBuffer> = {};
+    for (const [k, v] of Object.entries(p.inputs)) inp[k] = await upload(k, v);
+    const out: Record<string, GPUBuffer> = {};
+    for (const [k, v] of Object.entries(p.outputs)) out[k] = await upload(k, v);
+    dispatch = await p.gpu(gpu, out, inp);
+    await dispatch.run();
+
+    const expected = p.reference();
+    let maxError = 0;
+    const problems: string[] = [];
+    for (const [k, e] of Object.entries(expected)) {
+      const raw = await gpu.read(out[k], e.length * 4);
+      const got = e instanceof Uint32Array ? new Uint32Array(raw) : new Float32Array(raw);
+      let bad = 0;
+      let first = '';
+      for (let i = 0; i < e.length; i++) {
+        const err = Math.abs(got[i] - e[i]);
+        const ok = p.exact ? got[i] === e[i] : err <= p.tol.atol + p.tol.rtol * Math.abs(e[i]);
+        if (Number.isFinite(err)) maxError = Math.max(maxError, err);
+        if (!ok || Number.isNaN(got[i])) {
+          if (!bad) first = `${k}[${i}]: gpu ${got[i]} vs cpu ${e[i]}`;
+          bad++;
+        }
+      }
+      if (bad) problems.push(`${k}: ${bad}/${e.length} outside tolerance, first ${first}`);
+    }
+    row.maxError = maxError;
+    if (problems.length) {
+      row.status = 'fail';
+      row.message = problems.join('; ');
+      return row;
+    }
+    const t = await timeDispatches(gpu, [dispatch], timing);
+    row.status = 'ok';
+    row.ms = t.ms;
+    row.method = t.method;
+    row.callsPerPass = t.callsPerPass;
+    row.reps = t.reps;
+    const s = t.ms / 1000;
+    row.gflops = c.flops > 0 ? c.flops / s / 1e9 : null;
+    row.gbps = c.bytes / s / 1e9;
+    return row;
+  } catch (e) {
+    const msg = (e as Error)?.message ?? String(e);
+    row.status = /maxStorageBufferBindingSize|maxBufferSize|exceed the limit|out of GPU memory/.test(msg)
+      ? 'skipped'
+      : 'error';
+    row.message = msg;
+    return row;
+  } finally {
+    dispatch?.destroy();
+    for (const b of created) b.destroy();
+  }
+}
+
+/** Fills each row's share of the measured peaks (the probes' best figures). */
+export function applyPeaks(rows: KernelRow[], peaks: Peaks): void {
+  for (const r of rows) {
+    r.shareBandwidth = r.gbps !== null && peaks.bandwidthGBps ? r.gbps / peaks.bandwidthGBps : null;
+    r.shareFlops = r.gflops !== null && peaks.gflops ? r.gflops / peaks.gflops : null;
+  }
+}
+
+export function measuredPeaks(
+  rows: KernelRow[],
+  vendor: Pick<Peaks, 'vendorBandwidthGBps' | 'vendorGflops'>,
+): Peaks {
+  const best = (kernel: string, f: (r: KernelRow) => number | null) => {
+    const xs = rows.filter((r) => r.kernel === kernel && r.status === 'ok').map(f);
+    const finite = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+    return finite.length ? Math.max(...finite) : null;
+  };
+  return {
+    bandwidthGBps: best('bench_copy', (r) => r.gbps),
+    gflops: best('bench_fma', (r) => r.gflops),
+    vendorBandwidthGBps: vendor.vendorBandwidthGBps ?? null,
+    vendorGflops: vendor.vendorGflops ?? null,
+  };
+}
+
+/** The selected cases of a preset: the peak probes plus the chosen kernels. */
+export function selectCases(preset: Preset, kernels?: string[]): BenchCase[] {
+  const all = benchCases(preset);
+  if (!kernels?.length) return all;
+  const known = new Set(all.map((c) => c.kernel));
+  const unknown = kernels.filter((k) => !known.has(k));
+  if (unknown.length)
+    throw new Error(`unknown kernel(s): ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
+  return all.filter((c) => c.kernel.startsWith('bench_') || kernels.includes(c.kernel));
+}
+
+/** Runs the sweep and returns the report (models: []; the model level is added by the caller). */
+export async function runSweep(gpu: Gpu, opts: SweepOptions): Promise<BenchReport> {
+  const timing = { ...TIMING[opts.preset], ...opts.timing };
+  const cases = selectCases(opts.preset, opts.kernels);
+  const rows: KernelRow[] = [];
+  const vendor = {
+    vendorBandwidthGBps: opts.vendorBandwidthGBps ?? null,
+    vendorGflops: opts.vendorGflops ?? null,
+  };
+  for (const c of cases) {
+    if (opts.signal?.aborted) break;
+    const row = await runBenchCase(gpu, c, timing);
+    rows.push(row);
+    applyPeaks(rows, measuredPeaks(rows, vendor));
+    opts.onRow?.(row, rows.length, cases.length);
+  }
+  const peaks = measuredPeaks(rows, vendor);
+  applyPeaks(rows, peaks);
+  return {
+    schema: SCHEMA_ID,
+    date: new Date().toISOString(),
+    preset: opts.preset,
+    environment: environmentOf(gpu),
+    timing: {
+      method: timingMethod(gpu, timing.forceWall),
+      warmup: timing.warmup,
+      reps: timing.reps,
+      targetPassMs: timing.targetPassMs,
+    },
+    peaks,
+    kernels: rows,
+    models: [],
+  };
+}
