@@ -123,7 +123,8 @@ class UrlSource extends BaseSource {
     return `${this.base}/${name.split('/').map(encodeURIComponent).join('/')}`;
   }
   private get fetchFn(): typeof fetch {
-    const f = this.opts.fetch ?? globalThis.fetch;
+    // The global fetch must be called unbound from its object ('Illegal invocation' otherwise).
+    const f = this.opts.fetch ?? globalThis.fetch?.bind(globalThis);
     if (!f) throw new ModelLoadError(this.given, 'no fetch available to download the model');
     return f;
   }

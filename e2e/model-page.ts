@@ -1,0 +1,42 @@
+/**
+ * Runs the whole-model checks (test/model/checks.ts) in the browser against the shipped models,
+ * fetched over HTTP from the dev server. Results land in `window.modelResults`.
+ */
+import { modelChecks } from '../test/model/checks';
+
+interface CheckResult {
+  name: string;
+  pass: boolean;
+  message: string;
+  ms: number;
+}
+
+declare global {
+  interface Window {
+    modelResults?: CheckResult[];
+  }
+}
+
+const log = document.getElementById('log')!;
+const paths = {
+  tinystories: new URL('/models/tinystories-656k', location.href).href,
+  gpt2TinyRandom: new URL('/test/fixtures/gpt2-tiny-random', location.href).href,
+};
+
+async function main(): Promise<void> {
+  const results: CheckResult[] = [];
+  for (const c of modelChecks) {
+    const t = performance.now();
+    try {
+      await c.run(paths);
+      results.push({ name: c.name, pass: true, message: '', ms: performance.now() - t });
+    } catch (e) {
+      const err = e as Error;
+      results.push({ name: c.name, pass: false, message: `${err.name}: ${err.message}`, ms: performance.now() - t });
+    }
+    log.textContent = results.map((r) => `${r.pass ? 'ok  ' : 'FAIL'} ${r.name} ${r.message}`).join('\n');
+  }
+  window.modelResults = results;
+}
+
+void main();
