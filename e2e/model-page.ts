@@ -32,7 +32,12 @@ async function main(): Promise<void> {
       results.push({ name: c.name, pass: true, message: '', ms: performance.now() - t });
     } catch (e) {
       const err = e as Error;
-      results.push({ name: c.name, pass: false, message: `${err.name}: ${err.message}`, ms: performance.now() - t });
+      results.push({
+        name: c.name,
+        pass: false,
+        message: `${err.name}: ${err.message}`,
+        ms: performance.now() - t,
+      });
     }
     log.textContent = results.map((r) => `${r.pass ? 'ok  ' : 'FAIL'} ${r.name} ${r.message}`).join('\n');
   }

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError, WgptError } from './errors';
 import { defaultModelPath } from './model/default-model';
 import { loadModel } from './model/model';
+import { validateGenerateOptions } from './model/options';
 import type { GenerateOptions, GenerateSummary } from './types';
 
 const USAGE = `usage: wgpt generate [--model <folder|url|repo-id>] --prompt "text" [options]
@@ -72,12 +73,14 @@ export async function main(argv: string[]): Promise<number> {
   if (dtype !== 'f32' && dtype !== 'f16')
     throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
 
+  validateGenerateOptions(options); // bad options fail before the model loads
   const model = await loadModel(values.model ?? defaultModelPath(), { dtype });
   try {
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     let summary: GenerateSummary | undefined;
     let text = '';
+    if (!values.json) process.stdout.write(values.prompt);
     for await (const event of model.generate(values.prompt, { ...options, signal: controller.signal })) {
       if ('done' in event) summary = event;
       else {

@@ -1,0 +1,70 @@
+/** The built CLI (bin/wgpt.js over dist/), as a user runs it. `npm test` builds before this runs. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { TINYSTORIES_GOLDEN } from './model/checks';
+
+const run = promisify(execFile);
+const bin = new URL('../bin/wgpt.js', import.meta.url).pathname;
+
+async function wgpt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', [bin, ...args], { timeout: 240_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('wgpt CLI', () => {
+  it('is built', () => {
+    expect(existsSync(new URL('../dist/cli.js', import.meta.url))).toBe(true);
+  });
+
+  it('generates the golden story with the embedded default model and prints tokens/s', async () => {
+    const r = await wgpt(
+      'generate',
+      '--prompt',
+      'Once upon a time',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '24',
+    );
+    expect(r.stderr).not.toMatch(/wgpt:/);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith(`Once upon a time${TINYSTORIES_GOLDEN}`)).toBe(true);
+    expect(r.stdout).toMatch(
+      /6 prompt tokens, prefill [\d.]+ tokens\/s; 24 generated, decode [\d.]+ tokens\/s/,
+    );
+  });
+
+  it('--json prints the prompt and generated token ids', async () => {
+    const r = await wgpt(
+      'generate',
+      '--prompt',
+      'Once upon a time',
+      '--temperature',
+      '0',
+      '--max-tokens',
+      '5',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.promptIds).toEqual([1, 80, 147, 201, 282, 57]);
+    expect(out.tokenIds).toHaveLength(5);
+    expect(out.text.length).toBeGreaterThan(0);
+  });
+
+  it('rejects a bad option with a typed message and exit code 1', async () => {
+    const r = await wgpt('generate', '--prompt', 'x', '--top-p', '2');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/InvalidOptionError: invalid option 'topP'/);
+    const m = await wgpt('generate', '--model', '/nonexistent/model', '--prompt', 'x');
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/config\.json/);
+  });
+});

@@ -1,0 +1,72 @@
+/** The GPU runtime: typed compile errors, shader variants, uniform layouts, and the kernel file layout. */
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShaderCompileError } from '../src/errors';
+import { Gpu } from '../src/gpu/gpu';
+import { markersOf, paramsLayout, preprocess, shaderSources } from '../src/gpu/shader';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await Gpu.create();
+});
+afterAll(() => gpu?.destroy());
+
+describe('GPU runtime', () => {
+  it('reports the adapter, its features and the limits it asked for', () => {
+    expect(gpu.adapter.architecture.length + gpu.adapter.vendor.length).toBeGreaterThan(0);
+    expect(typeof gpu.adapter.isSoftware).toBe('boolean');
+    expect(typeof gpu.features.shaderF16).toBe('boolean');
+    // The engine asks for the adapter's largest binding, not the 128 MiB default.
+    expect(gpu.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+  });
+
+  it('a WGSL error is a ShaderCompileError naming the kernel, variant, line and message', async () => {
+    const code =
+      'struct Params { N: u32 }\n@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = undefined_thing;\n}\n';
+    const err = await gpu.compile('broken', code, '{"BIAS":true}').catch((e) => e);
+    expect(err).toBeInstanceOf(ShaderCompileError);
+    expect(err.kernel).toBe('broken');
+    expect(err.line).toBe(4);
+    expect(err.message).toContain("kernel 'broken'");
+    expect(err.message).toContain('BIAS');
+    expect(err.message).toMatch(/undefined_thing/);
+  });
+
+  it('a missing or unused define is a ShaderCompileError, and the engine keeps working', async () => {
+    await expect(gpu.pipeline('residual', {})).rejects.toThrow(/define 'IN_PLACE' is not set/);
+    await expect(gpu.pipeline('residual', { IN_PLACE: true, EXTRA: true })).rejects.toThrow(
+      /'EXTRA' is not used/,
+    );
+    await expect(gpu.pipeline('no_such_kernel')).rejects.toBeInstanceOf(ShaderCompileError);
+    await expect(gpu.pipeline('residual', { IN_PLACE: false })).resolves.toBeTruthy();
+  });
+
+  it('preprocess keeps only the chosen branch; Params layout is read from the struct', () => {
+    const src = 'struct Params { N: u32, eps: f32 }\n#if ${A}\nlet a = 1;\n#else\nlet b = 2;\n#endif\n';
+    expect(markersOf(src)).toEqual(['A']);
+    expect(preprocess('t', src, { A: true })).toContain('let a = 1;');
+    expect(preprocess('t', src, { A: false })).not.toContain('let a = 1;');
+    expect(paramsLayout('t', src)).toEqual([
+      { name: 'N', type: 'u32' },
+      { name: 'eps', type: 'f32' },
+    ]);
+    expect(() => paramsLayout('t', 'struct Params { v: vec4f }')).toThrow(/scalar/);
+  });
+
+  it('every kernel has its four files with one name: shader, wrapper, CPU twin, case table', () => {
+    const names = (dir: string, ext: string) =>
+      readdirSync(new URL(`../${dir}`, import.meta.url))
+        .filter((f) => f.endsWith(ext))
+        .map((f) => f.slice(0, -ext.length))
+        .sort();
+    const shaders = names('shaders', '.wgsl');
+    expect(Object.keys(shaderSources).sort()).toEqual(shaders);
+    expect(names('test/kernels', '.cases.ts')).toEqual(shaders);
+    const wrappers = names('src/kernels', '.ts');
+    const twins = names('src/cpu', '.ts');
+    for (const s of shaders) {
+      expect(wrappers).toContain(s);
+      expect(twins).toContain(s);
+    }
+  });
+});
