@@ -26,6 +26,7 @@ export default defineConfig(({ mode }) => ({
           rollupOptions: {
             input: {
               demo: resolve(import.meta.dirname, 'demo/index.html'),
+              bench: resolve(import.meta.dirname, 'demo/bench/index.html'),
             },
           },
         }

@@ -26,7 +26,8 @@ test('bench page runs the quick preset on two kernels', async ({ page }) => {
   );
   for (const c of cells) {
     expect(c[3]).toMatch(/^ok/); // check column
-    for (const i of [4, 5, 7]) expect(Number.isFinite(Number.parseFloat(c[i])), `${c.join(' | ')}`).toBe(true);
+    for (const i of [4, 5, 7])
+      expect(Number.isFinite(Number.parseFloat(c[i])), `${c.join(' | ')}`).toBe(true);
     expect(c[8]).toMatch(/^\d+(\.\d+)?% (bw|flop)$/);
   }
 
@@ -44,7 +45,10 @@ test('bench page runs the quick preset on two kernels', async ({ page }) => {
         k,
         list.map((u) => ({
           series: u.series.slice(1).map((s) => s.label),
-          points: u.data.slice(1).flat().filter((x) => x !== null && Number.isFinite(x)).length,
+          points: u.data
+            .slice(1)
+            .flat()
+            .filter((x) => x !== null && Number.isFinite(x)).length,
           width: u.width,
           height: u.height,
         })),
