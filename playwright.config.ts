@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 
-const PORT = 5179;
+const PORT = Number(process.env.WGPT_E2E_PORT ?? 5179);
 
 /** Debian's Chromium (a browser download cannot work on these machines), WebGPU on SwiftShader. */
 export default defineConfig({
