@@ -5,11 +5,16 @@
  *   npm run bench:model -- [--quick] [--dtype f32|f16] [--json out.json]
  *
  * --quick (what the suite and SwiftShader can afford) uses short prompts and few tokens.
- * Figures are printed and written as JSON (default bench-out/model.json).
+ * Figures are printed and written as JSON (default bench-out/model.json), rows in the ModelRow form
+ * of bench/schema.json: the roofline is weightBytes / the bandwidth bench_copy measures first.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { peakCases } from '../src/bench/cases';
+import { MODEL_COLUMNS, modelCells } from '../src/bench/format';
+import type { ModelRow } from '../src/bench/schema';
+import { runBenchCase, TIMING } from '../src/bench/sweep';
 import { Gpu } from '../src/gpu/gpu';
 import type { ModelConfig } from '../src/model/config';
 import { parseConfig } from '../src/model/config';
@@ -82,19 +87,12 @@ async function defaultModel(): Promise<{ cfg: ModelConfig; w: ModelWeights }> {
   return { cfg, w: await loadWeights(files, cfg) };
 }
 
-interface Row {
-  model: string;
-  dtype: string;
-  params: number;
-  weightBytes: number;
-  promptTokens: number;
-  decodeTokens: number;
-  prefillTokensPerSecond: number;
-  decodeTokensPerSecond: number;
-  msPerToken: number;
-}
-
-async function measure(gpu: Gpu, name: string, m: { cfg: ModelConfig; w: ModelWeights }): Promise<Row> {
+async function measure(
+  gpu: Gpu,
+  name: string,
+  m: { cfg: ModelConfig; w: ModelWeights },
+  bandwidthGBps: number | null,
+): Promise<ModelRow> {
   const promptTokens = quick ? 16 : 128;
   const decodeTokens = quick ? 4 : 64;
   const maxContext = Math.min(m.cfg.maxContext, promptTokens + decodeTokens + 1);
@@ -109,16 +107,19 @@ async function measure(gpu: Gpu, name: string, m: { cfg: ModelConfig; w: ModelWe
     t = performance.now();
     for (let i = 0; i < decodeTokens; i++) next = (await runner.step(next, promptTokens + i, true)) as number;
     const decodeMs = performance.now() - t;
+    const msPerToken = decodeMs / decodeTokens;
+    const roofline = bandwidthGBps ? runner.weightBytes / (bandwidthGBps * 1e6) : null;
     return {
       model: name,
       dtype,
-      params: runner.weightBytes / (dtype === 'f16' ? 2 : 4),
       weightBytes: runner.weightBytes,
       promptTokens,
       decodeTokens,
       prefillTokensPerSecond: promptTokens / (prefillMs / 1000),
       decodeTokensPerSecond: decodeTokens / (decodeMs / 1000),
-      msPerToken: decodeMs / decodeTokens,
+      msPerToken,
+      rooflineMsPerToken: roofline,
+      shareOfRoofline: roofline === null ? null : roofline / msPerToken,
     };
   } finally {
     runner.destroy();
@@ -130,30 +131,18 @@ console.log(
   `adapter: ${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}` +
     (gpu.adapter.isSoftware ? ' (software: these figures measure the CPU, not a GPU)' : ''),
 );
-const rows: Row[] = [];
-rows.push(await measure(gpu, 'tinystories-656k (default)', await defaultModel()));
-rows.push(await measure(gpu, 'gpt2-small-shaped (random)', gpt2Small()));
-console.log(
-  [
-    'model'.padEnd(28),
-    'dtype',
-    'prefill tok/s'.padStart(14),
-    'decode tok/s'.padStart(13),
-    'ms/token'.padStart(10),
-  ].join(' '),
-);
-for (const r of rows) {
-  console.log(
-    [
-      r.model.padEnd(28),
-      r.dtype.padEnd(5),
-      r.prefillTokensPerSecond.toFixed(2).padStart(14),
-      r.decodeTokensPerSecond.toFixed(2).padStart(13),
-      r.msPerToken.toFixed(1).padStart(10),
-    ].join(' '),
-  );
-}
-const report = { date: new Date().toISOString(), adapter: gpu.adapter, quick, rows };
+const copy = peakCases('quick').find((c) => c.kernel === 'bench_copy' && c.dims.N === 4 << 20)!;
+const bw = await runBenchCase(gpu, copy, TIMING.quick);
+const bandwidthGBps = bw.status === 'ok' ? bw.gbps : null;
+console.log(`bandwidth (bench_copy ${copy.shape}): ${bandwidthGBps?.toFixed(2) ?? '—'} GB/s`);
+const rows: ModelRow[] = [];
+rows.push(await measure(gpu, 'tinystories-656k (default)', await defaultModel(), bandwidthGBps));
+rows.push(await measure(gpu, 'gpt2-small-shaped (random)', gpt2Small(), bandwidthGBps));
+const table = [MODEL_COLUMNS, ...rows.map(modelCells)];
+const widths = MODEL_COLUMNS.map((_, c) => Math.max(...table.map((r) => r[c].length)));
+for (const r of table)
+  console.log(r.map((x, c) => (c < 2 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
+const report = { date: new Date().toISOString(), adapter: gpu.adapter, quick, bandwidthGBps, rows };
 mkdirSync(dirname(values.json!), { recursive: true });
 writeFileSync(values.json!, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${values.json}`);
