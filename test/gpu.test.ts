@@ -1,7 +1,7 @@
 /** The GPU runtime: typed compile errors, shader variants, uniform layouts, and the kernel file layout. */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ShaderCompileError } from '../src/errors';
+import { DeviceLostError, ShaderCompileError } from '../src/errors';
 import { Gpu } from '../src/gpu/gpu';
 import { markersOf, paramsLayout, preprocess, shaderSources } from '../src/gpu/shader';
 
@@ -42,6 +42,7 @@ describe('GPU runtime', () => {
   });
 
   it('preprocess keeps only the chosen branch; Params layout is read from the struct', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a preprocessor marker, not a template
     const src = 'struct Params { N: u32, eps: f32 }\n#if ${A}\nlet a = 1;\n#else\nlet b = 2;\n#endif\n';
     expect(markersOf(src)).toEqual(['A']);
     expect(preprocess('t', src, { A: true })).toContain('let a = 1;');
@@ -51,6 +52,16 @@ describe('GPU runtime', () => {
       { name: 'eps', type: 'f32' },
     ]);
     expect(() => paramsLayout('t', 'struct Params { v: vec4f }')).toThrow(/scalar/);
+  });
+
+  it('a lost device surfaces as a DeviceLostError on every later call', async () => {
+    const other = await Gpu.create();
+    other.device.destroy();
+    const err = await other.lost;
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect(err.reason).toBe('destroyed');
+    await expect(other.createBuffer('after loss', 16)).rejects.toBeInstanceOf(DeviceLostError);
+    await expect(other.pipeline('residual', { IN_PLACE: false })).rejects.toBeInstanceOf(DeviceLostError);
   });
 
   it('every kernel has its four files with one name: shader, wrapper, CPU twin, case table', () => {
