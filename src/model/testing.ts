@@ -3,6 +3,7 @@
  * model.safetensors, a character-level tokenizer.json) as a file map that `openSource` accepts.
  */
 
+import { f16Bits } from '../cpu/f16';
 import type { SafetensorsDtype } from './safetensors';
 import { Rng } from './sampler';
 
@@ -15,31 +16,8 @@ export interface TensorSpec {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** f32 -> f16 bits, round to nearest even (overflow to infinity, subnormals kept). */
-export function f32ToF16(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = mant & ((1 << shift) - 1);
-    let h = mant >>> shift;
-    if (rest > half || (rest === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
+/** f32 -> f16 bits, round to nearest even (the packing code's conversion). */
+export const f32ToF16 = f16Bits;
 
 /** f32 -> bf16 bits, round to nearest even. */
 export function f32ToBf16(x: number): number {
