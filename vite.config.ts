@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vitest/config';
 
 /** `/` opens the demo page. */
@@ -15,8 +16,28 @@ const rootToDemo: Plugin = {
   },
 };
 
+/** build:demo copies the embedded default model beside the page, so the built demo loads it from its own origin. */
+function demoModels(names: string[]): Plugin {
+  return {
+    name: 'wgpt-demo-models',
+    apply: 'build',
+    generateBundle() {
+      for (const name of names) {
+        const dir = resolve(import.meta.dirname, 'models', name);
+        for (const file of readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile())) {
+          this.emitFile({
+            type: 'asset',
+            fileName: `models/${name}/${file}`,
+            source: readFileSync(join(dir, file)),
+          });
+        }
+      }
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => ({
-  plugins: [rootToDemo],
+  plugins: [rootToDemo, ...(mode === 'demo' ? [demoModels(['tinystories-656k'])] : [])],
   server: { host: '127.0.0.1', port: 5173 },
   worker: { format: 'es' },
   build:

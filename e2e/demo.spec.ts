@@ -1,0 +1,175 @@
+/**
+ * The demo page (demo/) in headless Chromium, WebGPU on SwiftShader: the default model, greedy
+ * text, Stop, the next-token bars and temperature, a corrupt folder, the download cache, and the
+ * messages for failures. Every test fails on a console error or an unhandled rejection, and saves
+ * a screenshot to test-results/.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, type Page, test } from '@playwright/test';
+
+const MODEL_DIR = new URL('../models/tinystories-656k/', import.meta.url);
+/** The greedy continuation of "Once upon a time" (see models/tinystories-656k/PROVENANCE.md). */
+const GOLDEN = ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot';
+
+const problems: string[] = [];
+
+test.beforeEach(async ({ page }) => {
+  problems.length = 0;
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('worker', (w) =>
+    w.on('console', (m) => m.type() === 'error' && problems.push(`worker: ${m.text()}`)),
+  );
+  await page.addInitScript(() => {
+    window.addEventListener('unhandledrejection', (e) => console.error(`unhandled rejection: ${e.reason}`));
+  });
+});
+
+test.afterEach(async ({ page }, info) => {
+  const name = info.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+  await page.screenshot({ path: `test-results/demo-${name}.png`, fullPage: true });
+  expect(problems).toEqual([]);
+});
+
+/** Opens the page and waits for the default model, which loads by itself. */
+async function openDemo(page: Page): Promise<void> {
+  await page.goto('/demo/');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-state', 'loaded');
+  await expect(page.locator('#top-tokens li')).toHaveCount(10);
+}
+
+async function generate(page: Page, options: Record<string, string>): Promise<void> {
+  for (const [id, value] of Object.entries(options)) await page.fill(`#${id}`, value);
+  await page.click('#generate');
+}
+
+const stat = (page: Page, name: string) => page.locator(`[data-stat=${name}]`);
+
+async function probabilities(page: Page): Promise<number[]> {
+  return page
+    .locator('#top-tokens li')
+    .evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.probability)));
+}
+
+test('loads the default model and generates the greedy continuation', async ({ page }) => {
+  await openDemo(page);
+  await expect(page.locator('#messages')).toContainText('software adapter');
+  await generate(page, { prompt: 'Once upon a time', 'temperature-number': '0', 'max-new-tokens': '24' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+  const text = (await page.locator('#output .generated').textContent()) ?? '';
+  expect(text.length).toBeGreaterThan(40);
+  expect(GOLDEN.startsWith(text) || text.startsWith(GOLDEN), `generated ${JSON.stringify(text)}`).toBe(true);
+  await expect(stat(page, 'promptTokens')).toHaveAttribute('data-value', '6');
+  await expect(stat(page, 'generatedTokens')).toHaveAttribute('data-value', '24');
+  for (const name of ['timeToFirstTokenMs', 'prefillTokensPerSecond', 'decodeTokensPerSecond']) {
+    const value = Number(await stat(page, name).getAttribute('data-value'));
+    expect(Number.isFinite(value) && value > 0, `${name} = ${value}`).toBe(true);
+  }
+});
+
+test('Stop ends a running generation and a new one works', async ({ page }) => {
+  await openDemo(page);
+  await generate(page, { 'temperature-number': '1', seed: '7', 'max-new-tokens': '400' });
+  await expect(page.locator('#output .generated')).not.toBeEmpty();
+  await expect(page.locator('#stop')).toBeEnabled();
+  await page.click('#stop');
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'abort');
+  expect(Number(await stat(page, 'generatedTokens').getAttribute('data-value'))).toBeLessThan(400);
+  await expect(page.locator('#stop')).toBeDisabled();
+  await generate(page, { 'max-new-tokens': '5' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+  await expect(stat(page, 'generatedTokens')).toHaveAttribute('data-value', '5');
+});
+
+test('the temperature reshapes the next-token bars; 0 puts everything on one token', async ({ page }) => {
+  await openDemo(page);
+  await page.fill('#temperature-number', '1');
+  await expect.poll(async () => (await probabilities(page))[0]).toBeLessThan(1);
+  const atOne = await probabilities(page);
+  expect(atOne.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
+
+  await page.locator('#temperature').fill('2'); // the slider
+  await expect.poll(async () => (await probabilities(page))[0]).toBeLessThan(atOne[0]);
+  expect(await page.locator('#temperature-number').inputValue()).toBe('2');
+
+  await page.fill('#temperature-number', '0.5');
+  await expect.poll(async () => (await probabilities(page))[0]).toBeGreaterThan(atOne[0]);
+
+  await page.fill('#temperature-number', '0');
+  await expect.poll(async () => probabilities(page)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  await expect(page.locator('#top-tokens .pct').first()).toHaveText('100.0%');
+});
+
+test('a corrupt model folder names the file; the default model still loads', async ({ page }) => {
+  await openDemo(page);
+  const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
+  const weights = readFileSync(new URL('model.safetensors', MODEL_DIR));
+  await page.setInputFiles('#file-input', [
+    ...['config.json', 'tokenizer.json', 'tokenizer_config.json'].map((n) =>
+      file(n, readFileSync(new URL(n, MODEL_DIR))),
+    ),
+    file('model.safetensors', weights.subarray(0, Math.floor(weights.length / 3))),
+  ]);
+  await expect(page.locator('#model-status')).toHaveAttribute('data-state', 'failed');
+  const error = page.locator('#messages .message.error');
+  await expect(error).toContainText('model.safetensors');
+  await expect(page.locator('#generate')).toBeDisabled();
+
+  await page.check('#source-default');
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-state', 'loaded');
+  await expect(error).toHaveCount(0);
+  await generate(page, { 'temperature-number': '0', 'max-new-tokens': '3' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+});
+
+test('a second load of a model makes no network request for its files', async ({ page, context }) => {
+  const requests: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().includes('/models/')) requests.push(`${r.method()} ${r.url()}`);
+  });
+  await openDemo(page);
+  expect(requests.filter((r) => r.includes('model.safetensors')).length).toBeGreaterThan(0);
+
+  requests.length = 0;
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+  expect(requests).toEqual([]);
+
+  await page.reload();
+  await expect(page.locator('#model-status')).toHaveAttribute('data-state', 'loaded');
+  expect(requests).toEqual([]);
+
+  await page.click('#clear-cache');
+  await expect(page.locator('#messages')).toContainText('Cache cleared');
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+  expect(requests.filter((r) => r.includes('model.safetensors')).length).toBeGreaterThan(0);
+});
+
+test('a prompt longer than the context and an invalid option get clear messages', async ({ page }) => {
+  await openDemo(page);
+  await page.fill('#prompt', 'Once upon a time there was a cat. '.repeat(80));
+  await expect(page.locator('#messages')).toContainText('longer than the model’s context');
+  await page.click('#generate');
+  await expect(page.locator('#messages .message.error')).toHaveCount(1);
+
+  await page.fill('#prompt', 'Once upon a time');
+  await expect(page.locator('#messages .message.error')).toHaveCount(0);
+  await generate(page, { 'top-p': '1.5' });
+  await expect(page.locator('#messages')).toContainText('Invalid setting: topP');
+  await expect(page.locator('#generate')).toBeEnabled();
+
+  await generate(page, { 'top-p': '0.9', 'max-new-tokens': '3' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+});
+
+test('a browser without WebGPU is told what to do', async ({ page }) => {
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await page.goto('/demo/');
+  await expect(page.locator('#messages')).toContainText('This browser has no WebGPU');
+  await expect(page.locator('#messages')).toContainText('Chrome');
+  await expect(page.locator('#generate')).toBeDisabled();
+});

@@ -1,0 +1,188 @@
+/**
+ * The engine in a Web Worker: the page talks to it through `WorkerEngine` (./client.ts), which
+ * exposes the same API as the main-thread engine. One model at a time.
+ *
+ * Besides generate and logits, the worker keeps the last full row of next-token logits it saw (the
+ * prompt's last position, or the latest generation step), so the page can redraw the top tokens at
+ * another temperature exactly, from the same logits, without running the model again.
+ */
+/// <reference lib="webworker" />
+import { WgptError } from '../errors';
+import { loadModel, type Model } from '../index';
+import type { LoadOptions, TopToken } from '../types';
+import { cachedFetch, clearCache } from './cache';
+import { probabilities, topIds } from './probabilities';
+import type { ModelInfo, RankedToken, Request, Response, SerializedError } from './protocol';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+let model: Model | undefined;
+/** The last full logits row (valid vocabulary only) and the ids it follows. */
+let lastRow: Float32Array | undefined;
+/** Temperature for the top tokens sent during a generation; the page may change it mid-run. */
+let liveTemperature = 1;
+const controllers = new Map<number, AbortController>();
+
+function post(message: Response, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof WgptError) return e.toJSON();
+  if (e instanceof Error || e instanceof DOMException) return { name: e.name, message: e.message };
+  return { name: 'Error', message: String(e) };
+}
+
+function requireModel(): Model {
+  if (!model) throw new WgptError('no model is loaded');
+  return model;
+}
+
+function validVocab(m: Model): number {
+  return Math.min(m.tokenizer.vocabSize, m.config.vocabSize);
+}
+
+function rank(m: Model, row: Float32Array, k: number, temperature: number): RankedToken[] {
+  const ids = topIds(row, k);
+  const p = probabilities(row, ids, temperature);
+  return ids.map((tokenId, i) => ({
+    tokenId,
+    text: m.tokenizer.tokenText(tokenId),
+    logit: row[tokenId],
+    probability: p[i],
+  }));
+}
+
+/**
+ * Model.generate reports each step's full logits row to `topTokens` before it picks a token; the
+ * wrapper keeps a copy so the top tokens can be ranked over the whole vocabulary.
+ */
+function captureRows(m: Model): void {
+  const topTokens = m.topTokens.bind(m);
+  m.topTokens = (logits: Float32Array, vocab: number, k: number): TopToken[] => {
+    lastRow = logits.slice(0, vocab);
+    return topTokens(logits, vocab, k);
+  };
+}
+
+async function handle(req: Request): Promise<void> {
+  switch (req.type) {
+    case 'load': {
+      const controller = new AbortController();
+      controllers.set(req.id, controller);
+      try {
+        model?.dispose();
+        model = undefined;
+        lastRow = undefined;
+        const { cache = 'wgpt-models', ...rest } = req.options;
+        const cached = cache ? cachedFetch(cache) : undefined;
+        const options: LoadOptions = {
+          ...rest,
+          signal: controller.signal,
+          fetch: cached?.fetch,
+          onProgress: (progress) => post({ id: req.id, type: 'progress', progress }),
+        };
+        const loaded = await loadModel(req.source, options);
+        await cached?.flush();
+        model = loaded;
+        captureRows(loaded);
+        loaded.gpu.lost.then((error) => {
+          // dispose() destroys the device on purpose; only an unexpected loss is news.
+          if (model === loaded && error.reason !== 'destroyed') {
+            post({ id: 0, type: 'deviceLost', error: error.toJSON() });
+          }
+        });
+        const info: ModelInfo = {
+          config: loaded.config,
+          maxContext: loaded.maxContext,
+          adapter: loaded.adapter,
+        };
+        post({ id: req.id, type: 'result', value: info });
+      } finally {
+        controllers.delete(req.id);
+      }
+      return;
+    }
+    case 'generate': {
+      const m = requireModel();
+      const controller = new AbortController();
+      controllers.set(req.id, controller);
+      liveTemperature = req.topTemperature ?? req.options.temperature ?? 1;
+      try {
+        const stream = m.generate(req.prompt, {
+          ...req.options,
+          signal: controller.signal,
+          onTopTokens: (top) => {
+            const ranked: RankedToken[] = lastRow
+              ? rank(m, lastRow, req.topK, liveTemperature)
+              : top.map((t) => ({ ...t, probability: Number.NaN }));
+            post({ id: req.id, type: 'top', top: ranked, temperature: liveTemperature });
+          },
+        });
+        for await (const event of stream) {
+          if ('done' in event) post({ id: req.id, type: 'done', summary: event });
+          else post({ id: req.id, type: 'chunk', chunk: event });
+        }
+        post({ id: req.id, type: 'result', value: undefined });
+      } finally {
+        controllers.delete(req.id);
+      }
+      return;
+    }
+    case 'logits': {
+      const logits = await requireModel().logits(req.ids);
+      post({ id: req.id, type: 'result', value: logits }, [logits.buffer]);
+      return;
+    }
+    case 'tokenize': {
+      const m = requireModel();
+      const ids = m.tokenizer.encode(req.text);
+      post({
+        id: req.id,
+        type: 'result',
+        value: { ids, pieces: ids.map((id) => m.tokenizer.tokenText(id)) },
+      });
+      return;
+    }
+    case 'analyze': {
+      // The prompt's tokens and the next-token distribution after its last position.
+      const m = requireModel();
+      const ids = m.tokenizer.encode(req.prompt);
+      const pieces = ids.map((id) => m.tokenizer.tokenText(id));
+      const logits = await m.logits(ids);
+      const V = m.config.vocabSize;
+      lastRow = logits.slice((ids.length - 1) * V, (ids.length - 1) * V + validVocab(m));
+      liveTemperature = req.temperature;
+      post({
+        id: req.id,
+        type: 'result',
+        value: { ids, pieces, top: rank(m, lastRow, req.k, req.temperature) },
+      });
+      return;
+    }
+    case 'topTokens': {
+      const m = requireModel();
+      liveTemperature = req.temperature;
+      post({ id: req.id, type: 'result', value: lastRow ? rank(m, lastRow, req.k, req.temperature) : [] });
+      return;
+    }
+    case 'abort':
+      controllers.get(req.target)?.abort(new DOMException('The operation was aborted.', 'AbortError'));
+      post({ id: req.id, type: 'result', value: undefined });
+      return;
+    case 'dispose':
+      model?.dispose();
+      model = undefined;
+      lastRow = undefined;
+      post({ id: req.id, type: 'result', value: undefined });
+      return;
+    case 'clearCache':
+      post({ id: req.id, type: 'result', value: await clearCache(req.cache) });
+      return;
+  }
+}
+
+scope.onmessage = (event: MessageEvent<Request>) => {
+  const req = event.data;
+  handle(req).catch((e) => post({ id: req.id, type: 'error', error: serializeError(e) }));
+};
