@@ -208,7 +208,8 @@ async function analyze(): Promise<void> {
     const last = result.pieces[result.pieces.length - 1] ?? '';
     setCaption(`After the prompt's last token “${last}” (position ${result.ids.length - 1})`);
   } catch (e) {
-    if (seq !== analyzeSeq || isAbort(e)) return;
+    // A model replaced meanwhile (its device destroyed mid-call) is no news.
+    if (seq !== analyzeSeq || isAbort(e) || model !== m) return;
     showNotice({ ...describeError(e, 'run', reloadModel), key: 'prompt' });
   }
 }
@@ -267,7 +268,7 @@ async function generate(): Promise<void> {
       if (atBottom) output.scrollTop = output.scrollHeight;
     }
   } catch (e) {
-    if (!isAbort(e)) {
+    if (!isAbort(e) && model === m) {
       const notice = describeError(e, 'run', reloadModel);
       showNotice(notice);
       if (e instanceof DeviceLostError) model = undefined;
@@ -287,15 +288,16 @@ async function redrawTopTokens(): Promise<void> {
   await new Promise(requestAnimationFrame);
   redrawQueued = false;
   const T = temperature();
-  if (!model || !Number.isFinite(T) || T < 0) return;
+  const m = model;
+  if (!m || !Number.isFinite(T) || T < 0) return;
   try {
-    const top = await model.topTokens(TOP_K, T);
-    if (top.length) {
+    const top = await m.topTokens(TOP_K, T);
+    if (top.length && model === m) {
       renderTopTokens(top, chosenToken);
       setCaption(captionBase);
     }
   } catch (e) {
-    if (!isAbort(e)) showNotice(describeError(e, 'run', reloadModel));
+    if (!isAbort(e) && model === m) showNotice(describeError(e, 'run', reloadModel));
   }
 }
 

@@ -35,15 +35,20 @@ export function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
 }
 
+/** The message as a sentence: one final period. */
+function sentence(text: string): string {
+  return `${text.replace(/[.\s]+$/, '')}.`;
+}
+
 /** A notice for an error met while loading ('load') or running ('run') the model. */
 export function describeError(e: unknown, during: 'load' | 'run', reload: () => void): Notice {
-  const message = e instanceof Error ? e.message : String(e);
+  const message = sentence(e instanceof Error ? e.message : String(e));
   if (e instanceof GpuUnavailableError) {
     return {
       level: 'error',
       key: 'gpu',
       title: 'WebGPU is not available in this browser',
-      detail: `${message}. ${NO_WEBGPU_HELP}`,
+      detail: `${message} ${NO_WEBGPU_HELP}`,
     };
   }
   if (e instanceof GpuLimitError) {
@@ -54,7 +59,7 @@ export function describeError(e: unknown, during: 'load' | 'run', reload: () => 
       level: 'error',
       key: 'memory',
       title: 'Not enough GPU memory for this model',
-      detail: `${message}. Try "f16" weights (half the memory), a smaller model, or close other tabs that use the GPU.`,
+      detail: `${message} Try "f16" weights (half the memory), a smaller model, or close other tabs that use the GPU.`,
     };
   }
   if (e instanceof DeviceLostError) {
@@ -62,7 +67,7 @@ export function describeError(e: unknown, during: 'load' | 'run', reload: () => 
       level: 'error',
       key: 'lost',
       title: 'The GPU device was lost',
-      detail: `${message}. The driver may have reset or the GPU was reclaimed; reload the model to continue.`,
+      detail: `${message} The driver may have reset or the GPU was reclaimed; reload the model to continue.`,
       action: { label: 'Reload model', run: reload },
     };
   }
@@ -90,7 +95,7 @@ export function describeError(e: unknown, during: 'load' | 'run', reload: () => 
       level: 'error',
       key: 'prompt',
       title: 'The prompt is longer than the model’s context',
-      detail: `${message}. Shorten the prompt (the model sees at most ${e.maxContext} tokens).`,
+      detail: `${message} Shorten the prompt (the model sees at most ${e.maxContext} tokens).`,
     };
   }
   if (e instanceof InvalidOptionError) {

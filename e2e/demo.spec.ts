@@ -125,6 +125,17 @@ test('a corrupt model folder names the file; the default model still loads', asy
   await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
 });
 
+test('a model folder chosen from disk loads and generates', async ({ page }) => {
+  await openDemo(page);
+  await page.setInputFiles('#folder-input', decodeURIComponent(MODEL_DIR.pathname));
+  await expect(page.locator('#local-summary')).toContainText('model.safetensors');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+  await expect(page.locator('#model-status')).toContainText('Loaded tinystories-656k');
+  await generate(page, { 'temperature-number': '0', 'max-new-tokens': '8' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+  expect(GOLDEN.startsWith((await page.locator('#output .generated').textContent()) ?? '-')).toBe(true);
+});
+
 test('a second load of a model makes no network request for its files', async ({ page, context }) => {
   const requests: string[] = [];
   context.on('request', (r) => {

@@ -7,12 +7,12 @@
  * another temperature exactly, from the same logits, without running the model again.
  */
 /// <reference lib="webworker" />
-import { WgptError } from '../errors';
+import { ModelStateError } from '../errors';
 import { loadModel, type Model } from '../index';
 import type { LoadOptions, TopToken } from '../types';
 import { cachedFetch, clearCache } from './cache';
 import { probabilities, topIds } from './probabilities';
-import type { ModelInfo, RankedToken, Request, Response, SerializedError } from './protocol';
+import { type ModelInfo, type RankedToken, type Request, type Response, serializeError } from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
@@ -27,14 +27,8 @@ function post(message: Response, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
 
-export function serializeError(e: unknown): SerializedError {
-  if (e instanceof WgptError) return e.toJSON();
-  if (e instanceof Error || e instanceof DOMException) return { name: e.name, message: e.message };
-  return { name: 'Error', message: String(e) };
-}
-
 function requireModel(): Model {
-  if (!model) throw new WgptError('no model is loaded');
+  if (!model) throw new ModelStateError('no model is loaded');
   return model;
 }
 

@@ -3,6 +3,7 @@
  * carries an id; the worker answers with messages carrying the same id. Errors travel as
  * `WgptError.toJSON()` objects and are rebuilt with `errorFromJSON`, so they keep their class.
  */
+import { WgptError } from '../errors';
 import type { AdapterSummary } from '../gpu/device';
 import type { ModelConfig } from '../model/config';
 import type {
@@ -70,3 +71,12 @@ export type Response =
   | { id: number; type: 'done'; summary: GenerateSummary }
   /** Unsolicited: the device of the loaded model was lost. */
   | { id: 0; type: 'deviceLost'; error: SerializedError };
+
+/** An error as sent over the wire: `toJSON()` for wgpt's errors (class, message, fields), else name and message. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof WgptError) return e.toJSON();
+  if (e instanceof Error || (typeof DOMException !== 'undefined' && e instanceof DOMException)) {
+    return { name: e.name, message: e.message };
+  }
+  return { name: 'Error', message: String(e) };
+}
