@@ -156,9 +156,7 @@ export function renderStats(s: GenerateSummary): void {
     timeToFirstTokenMs: `${s.timeToFirstTokenMs.toFixed(0)} ms`,
     prefillTokensPerSecond: `${s.prefillTokensPerSecond.toFixed(1)} tok/s`,
     decodeTokensPerSecond: `${s.decodeTokensPerSecond.toFixed(1)} tok/s`,
-    finishReason: { stop: 'stop (end of text)', length: 'length (max tokens)', abort: 'stopped' }[
-      s.finishReason
-    ],
+    finishReason: { stop: 'end of text', length: 'max tokens', abort: 'stopped' }[s.finishReason],
   };
   for (const dd of $('stats').querySelectorAll<HTMLElement>('dd')) {
     const key = dd.dataset.stat!;
