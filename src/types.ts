@@ -43,8 +43,12 @@ export interface GenerateOptions {
   /** Generation ends (finish reason 'stop') when the text contains one of these; the stop string is not emitted. */
   stop?: string[];
   signal?: AbortSignal;
-  /** Called after each step with the top next-token candidates (for visualizations). */
-  onTopTokens?: (top: TopToken[]) => void;
+  /**
+   * Called at each step, before the token is drawn, with the ten most likely candidates and the
+   * whole raw logits row (valid vocabulary only), for visualizations. Setting it makes every step
+   * read back the logits row instead of only the argmax.
+   */
+  onTopTokens?: (top: TopToken[], logits: Float32Array) => void;
 }
 
 export interface TopToken {

@@ -177,7 +177,8 @@ export class Model {
 
       const pick = (out: Float32Array | number): number => {
         if (typeof out === 'number') return out;
-        if (raw.onTopTokens) raw.onTopTokens(this.topTokens(out, validVocab, 10));
+        if (raw.onTopTokens)
+          raw.onTopTokens(this.topTokens(out, validVocab, 10), out.subarray(0, validVocab));
         return sample(out, { ...opts, validVocab }, rng, history);
       };
 

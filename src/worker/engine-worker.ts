@@ -9,7 +9,7 @@
 /// <reference lib="webworker" />
 import { ModelStateError } from '../errors';
 import { loadModel, type Model } from '../index';
-import type { LoadOptions, TopToken } from '../types';
+import type { LoadOptions } from '../types';
 import { cachedFetch, clearCache } from './cache';
 import { probabilities, topIds } from './probabilities';
 import { type ModelInfo, type RankedToken, type Request, type Response, serializeError } from './protocol';
@@ -47,18 +47,6 @@ function rank(m: Model, row: Float32Array, k: number, temperature: number): Rank
   }));
 }
 
-/**
- * Model.generate reports each step's full logits row to `topTokens` before it picks a token; the
- * wrapper keeps a copy so the top tokens can be ranked over the whole vocabulary.
- */
-function captureRows(m: Model): void {
-  const topTokens = m.topTokens.bind(m);
-  m.topTokens = (logits: Float32Array, vocab: number, k: number): TopToken[] => {
-    lastRow = logits.slice(0, vocab);
-    return topTokens(logits, vocab, k);
-  };
-}
-
 async function handle(req: Request): Promise<void> {
   switch (req.type) {
     case 'load': {
@@ -79,7 +67,6 @@ async function handle(req: Request): Promise<void> {
         const loaded = await loadModel(req.source, options);
         await cached?.flush();
         model = loaded;
-        captureRows(loaded);
         loaded.gpu.lost.then((error) => {
           // dispose() destroys the device on purpose; only an unexpected loss is news.
           if (model === loaded && error.reason !== 'destroyed') {
@@ -106,7 +93,8 @@ async function handle(req: Request): Promise<void> {
         const stream = m.generate(req.prompt, {
           ...req.options,
           signal: controller.signal,
-          onTopTokens: (top) => {
+          onTopTokens: (top, logits) => {
+            lastRow = logits.slice();
             const ranked: RankedToken[] = lastRow
               ? rank(m, lastRow, req.topK, liveTemperature)
               : top.map((t) => ({ ...t, probability: Number.NaN }));
