@@ -34,6 +34,7 @@ import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
 import { silu_mul } from '../kernels/silu_mul';
 import { softmax } from '../kernels/softmax';
+import type { KernelRow } from './schema';
 import {
   checkedLabel,
   GPT2_MEDIUM,
@@ -62,14 +63,9 @@ export interface Prepared {
   exact?: boolean;
 }
 
-export interface BenchCase {
-  kernel: string;
-  variant: string;
-  shape: string;
-  model: string;
-  dims: Record<string, number>;
-  flops: number;
-  bytes: number;
+/** A row of the sweep before it runs: the report row's identity and work, plus how to set it up. */
+export interface BenchCase
+  extends Pick<KernelRow, 'kernel' | 'variant' | 'shape' | 'model' | 'dims' | 'flops' | 'bytes'> {
   prepare(): Prepared;
 }
 
