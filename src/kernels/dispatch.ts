@@ -129,11 +129,45 @@ export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
  * A grid of `groups` workgroups, folded into two dimensions when it exceeds the per-dimension
  * limit. Shaders recover the flat index as `wid.x + wid.y * nwg.x`.
  */
-export function grid1d(d: AnyDispatch, groups: number): void {
+// biome-ignore lint/suspicious/noExplicitAny: any dimension type
+export function grid1d(d: Dispatch<any>, groups: number): void {
   const max = d.gpu.limits.maxComputeWorkgroupsPerDimension;
   if (groups <= max) d.grid(groups);
   else d.grid(max, Math.ceil(groups / max));
 }
 
+/**
+ * Several dispatches that implement one op and always run together, in order, in one compute pass
+ * (a split-K matmul and its reduction, flash-decoding attention and its merge). Dispatches of one
+ * pass see each other's writes. `update(dims)` retargets every part.
+ */
+export class DispatchChain<D = unknown> {
+  constructor(readonly parts: Dispatch<D>[]) {}
+
+  update(dims: D): this {
+    for (const p of this.parts) p.update(dims);
+    return this;
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    for (const p of this.parts) p.encode(pass);
+  }
+
+  destroy(): void {
+    for (const p of this.parts) p.destroy();
+  }
+
+  async run(): Promise<void> {
+    const gpu = this.parts[0].gpu;
+    gpu.submit(this.parts[0].p.kernel, (pass) => this.encode(pass));
+    await gpu.finish();
+  }
+}
+
+/** The dispatches an op encodes (one, or a chain), for counting and per-dispatch timing. */
+export function partsOf(d: AnyDispatch): Dispatch<unknown>[] {
+  return d instanceof DispatchChain ? d.parts : [d];
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: a dispatch whatever its dimension type
-export type AnyDispatch = Dispatch<any>;
+export type AnyDispatch = Dispatch<any> | DispatchChain<any>;
