@@ -142,7 +142,11 @@ export function grid1d(d: Dispatch<any>, groups: number): void {
  * pass see each other's writes. `update(dims)` retargets every part.
  */
 export class DispatchChain<D = unknown> {
-  constructor(readonly parts: Dispatch<D>[]) {}
+  constructor(
+    readonly parts: Dispatch<D>[],
+    /** Scratch buffers the chain created (split-K partial sums...), freed by destroy(). */
+    private readonly owned: GPUBuffer[] = [],
+  ) {}
 
   update(dims: D): this {
     for (const p of this.parts) p.update(dims);
@@ -155,6 +159,7 @@ export class DispatchChain<D = unknown> {
 
   destroy(): void {
     for (const p of this.parts) p.destroy();
+    for (const b of this.owned) b.destroy();
   }
 
   async run(): Promise<void> {
