@@ -18,6 +18,7 @@ import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import { rope as ropeCpu } from '../cpu/rope';
 import { silu_mul as siluMulCpu } from '../cpu/silu_mul';
 import { softmax as softmaxCpu } from '../cpu/softmax';
+import type { CheckData, Host } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { argmax } from '../kernels/argmax';
 import { attention } from '../kernels/attention';
@@ -48,13 +49,10 @@ import {
   uniform,
 } from './shapes';
 
-export type Host = Float32Array | Uint32Array;
+export type { Host };
 
 /** One case made concrete: host data, the GPU dispatch, and the reference of the checked part. */
-export interface Prepared {
-  inputs: Record<string, Host>;
-  /** Initial contents of each output (a number: that many zeros, not uploaded). */
-  outputs: Record<string, Host | number>;
+export interface Prepared extends CheckData {
   gpu(gpu: Gpu, out: Record<string, GPUBuffer>, inp: Record<string, GPUBuffer>): Promise<AnyDispatch>;
   /** Expected values of the first expected.length elements of each output. */
   reference(): Record<string, Host>;

@@ -6,11 +6,12 @@
  */
 import schemaJson from '../../bench/schema.json';
 import type { AdapterSummary } from '../gpu/device';
+import type { TimingMethod } from '../gpu/timing';
 
 export const SCHEMA_ID = 'wgpt-bench/1';
 export const schema = schemaJson as unknown as JsonSchema;
 
-export type TimingMethod = 'timestamp-query' | 'wall';
+export type { TimingMethod };
 
 /** One kernel, variant and shape: correctness first, then speed. */
 export interface KernelRow {

@@ -3,13 +3,14 @@
  * and FMA probes), then every selected kernel's cases. Each row is checked against the CPU twin
  * before it is timed; a row that fails is marked and not timed.
  */
+import { runAndCompare, type Uploaded, uploadCheckData } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
+import { type TimingOptions, timeDispatches, timingMethod } from '../gpu/timing';
 import type { AnyDispatch } from '../kernels/dispatch';
-import { type BenchCase, benchCases, type Host } from './cases';
+import { type BenchCase, benchCases } from './cases';
 import type { BenchReport, Environment, KernelRow, Peaks } from './schema';
 import { SCHEMA_ID } from './schema';
 import type { Preset } from './shapes';
-import { type TimingOptions, timeDispatches, timingMethod } from './timing';
 
 export interface SweepOptions {
   preset: Preset;
@@ -86,49 +87,18 @@ export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions
     shareBandwidth: null,
     shareFlops: null,
   };
-  const created: GPUBuffer[] = [];
+  let up: Uploaded | undefined;
   let dispatch: AnyDispatch | undefined;
   try {
     const p = c.prepare();
     row.checked = p.checked;
-    const upload = async (name: string, v: Host | number) => {
-      const b =
-        typeof v === 'number'
-          ? await gpu.createBuffer(`${c.kernel}:${name}`, v * 4)
-          : await gpu.upload(`${c.kernel}:${name}`, v);
-      created.push(b);
-      return b;
-    };
-    const inp: Record<string, GPUBuffer> = {};
-    for (const [k, v] of Object.entries(p.inputs)) inp[k] = await upload(k, v);
-    const out: Record<string, GPUBuffer> = {};
-    for (const [k, v] of Object.entries(p.outputs)) out[k] = await upload(k, v);
-    dispatch = await p.gpu(gpu, out, inp);
-    await dispatch.run();
-
-    const expected = p.reference();
-    let maxError = 0;
-    const problems: string[] = [];
-    for (const [k, e] of Object.entries(expected)) {
-      const raw = await gpu.read(out[k], e.length * 4);
-      const got = e instanceof Uint32Array ? new Uint32Array(raw) : new Float32Array(raw);
-      let bad = 0;
-      let first = '';
-      for (let i = 0; i < e.length; i++) {
-        const err = Math.abs(got[i] - e[i]);
-        const ok = p.exact ? got[i] === e[i] : err <= p.tol.atol + p.tol.rtol * Math.abs(e[i]);
-        if (Number.isFinite(err)) maxError = Math.max(maxError, err);
-        if (!ok || Number.isNaN(got[i])) {
-          if (!bad) first = `${k}[${i}]: gpu ${got[i]} vs cpu ${e[i]}`;
-          bad++;
-        }
-      }
-      if (bad) problems.push(`${k}: ${bad}/${e.length} outside tolerance, first ${first}`);
-    }
-    row.maxError = maxError;
-    if (problems.length) {
+    up = await uploadCheckData(gpu, c.kernel, p);
+    dispatch = await p.gpu(gpu, up.out, up.inp);
+    const check = await runAndCompare(gpu, dispatch, up.out, p.reference(), p.tol, p.exact);
+    row.maxError = check.maxError;
+    if (!check.pass) {
       row.status = 'fail';
-      row.message = problems.join('; ');
+      row.message = check.message;
       return row;
     }
     const t = await timeDispatches(gpu, [dispatch], timing);
@@ -150,7 +120,7 @@ export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions
     return row;
   } finally {
     dispatch?.destroy();
-    for (const b of created) b.destroy();
+    up?.destroy();
   }
 }
 

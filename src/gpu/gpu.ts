@@ -5,6 +5,7 @@
 import { DeviceLostError, GpuOperationError, GpuOutOfMemoryError, ShaderCompileError } from '../errors';
 import { type AdapterSummary, requestDevice, summarizeAdapter } from './device';
 import { type Defines, type ParamField, paramsLayout, preprocess, shaderSources } from './shader';
+import { Tuning, type TuningOptions } from './tuning';
 
 /** A byte range of a buffer, as bound to a shader. */
 export interface BufferSlice {
@@ -38,13 +39,17 @@ export class Gpu {
   /** Resolves when the device is lost, with the error every later call would see. */
   readonly lost: Promise<DeviceLostError>;
   lostError: DeviceLostError | undefined;
+  /** Which variant of each op runs at each shape on this adapter (src/gpu/tuning.ts). */
+  readonly tuning: Tuning;
   private readonly pipelines = new Map<string, Promise<Pipeline>>();
 
   private constructor(
     readonly device: GPUDevice,
     adapter: AdapterSummary,
+    tuning: TuningOptions = {},
   ) {
     this.adapter = adapter;
+    this.tuning = new Tuning(this, tuning);
     this.limits = device.limits;
     this.features = {
       shaderF16: device.features.has('shader-f16'),
@@ -58,7 +63,7 @@ export class Gpu {
   }
 
   /** Opens the default adapter, or wraps a device the caller already has. */
-  static async create(options: { device?: GPUDevice } = {}): Promise<Gpu> {
+  static async create(options: { device?: GPUDevice; tuning?: TuningOptions } = {}): Promise<Gpu> {
     if (options.device) {
       const info = options.device.adapterInfo;
       const summary: AdapterSummary = {
@@ -70,10 +75,10 @@ export class Gpu {
           `${info?.architecture} ${info?.description} ${info?.vendor}`,
         ),
       };
-      return new Gpu(options.device, summary);
+      return new Gpu(options.device, summary, options.tuning);
     }
     const { adapter, device } = await requestDevice();
-    return new Gpu(device, summarizeAdapter(adapter));
+    return new Gpu(device, summarizeAdapter(adapter), options.tuning);
   }
 
   private checkLost(): void {

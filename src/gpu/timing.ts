@@ -4,9 +4,10 @@
  * and read back); without it, the wall time from submit to onSubmittedWorkDone is used, which also
  * counts submission overhead (amortized by the dispatches per pass).
  */
-import type { Gpu } from '../gpu/gpu';
 import type { AnyDispatch } from '../kernels/dispatch';
-import type { TimingMethod } from './schema';
+import type { Gpu } from './gpu';
+
+export type TimingMethod = 'timestamp-query' | 'wall';
 
 export interface TimingOptions {
   /** Aim for passes of about this long, ms (dispatches per pass are calibrated to it). */
