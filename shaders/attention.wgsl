@@ -2,32 +2,171 @@
 //   For query row t (absolute position p = pos + t) and head h, with kv head g = h / (NH / NKV):
 //     s_j = scale * q[t, h] . kCache[j, g]          for j = 0 .. p (causal: the cache up to p)
 //     out[t, h] = sum_j softmax_j(s) vCache[j, g]
-// Shapes: q, out are [T, NH * HS] f32; kCache, vCache are [maxCtx, NKV * HS] f32 (kv_append has
-// written rows pos .. pos + T - 1). HS <= 256. NKV divides NH.
-// Bindings: 0 params {T, NH, NKV, HS, pos, scale}, 1 out, 2 q, 3 kCache, 4 vCache.
-// Variants: none; the same kernel serves decode (T = 1) and prefill (a block of T rows).
-// Tuning: WG threads per (row, head) (default 64, at least 32 so HS <= 8 * WG).
-// Grid: T * NH workgroups, folded into x and y.
-// Method (online softmax, so any context length runs without storing all scores): the keys are
-// taken WG at a time. Each thread scores one key of the chunk (dot over HS with q, pre-scaled
-// in workgroup memory); after a barrier every thread reads the chunk's scores, updates the
-// running max m and sum l (rescaling by exp(m_old - m_new)), and accumulates p_j * v_j for its
-// own head dimensions d = lid, lid + WG, ... Workgroup memory: 256 + WG floats (1.25 KiB).
-// CPU twin: src/cpu/attention.ts
+// Shapes: q[t, h] is q[t * qStride + h * HS + (0 .. HS - 1)] f32 (qStride = NH * HS for q alone,
+// (NH + 2 NKV) * HS when q is the front of fused qkv rows); out is [T, NH * HS] f32;
+// kCache, vCache are [maxCtx, NKV * HS] f32, or under F16 packed halves [maxCtx, ceil(NKV * HS / 2)]
+// u32 (kv_append has written rows pos .. pos + T - 1). HS <= 256. NKV divides NH.
+// Bindings: 0 params {T, NH, NKV, HS, pos, scale, qStride, chunk, chunks}, 1 out (under SPLIT the
+// partials), 2 q, 3 kCache, 4 vCache.
+// Variants (any combination):
+//   F16: packed half caches, read with unpack2x16float (core WGSL, no shader-f16).
+//   SPLIT (flash-decoding): the keys 0 .. p are cut into chunks of `chunk`; workgroup (row, c) takes
+//     keys c * chunk .. min(p + 1, (c + 1) * chunk) - 1 and writes its running max m, sum
+//     l = sum_j exp(s_j - m) and unnormalized acc = sum_j exp(s_j - m) v_j to
+//     partials[(row * chunks + c) * (HS + 2) + (0, 1, 2 ..)] = (m, l, acc[0 .. HS - 1]);
+//     attention_merge.wgsl combines the chunks. Chunks past a row's causal end write nothing.
+//   SUBGROUP (needs the `subgroups` feature): no workgroup memory and no barriers (barriers dominate
+//     on SwiftShader). The workgroup must lie in one subgroup (WG <= the subgroup size; checked, a
+//     wider one writes NaN): invocation lid owns head dimensions d = lid, lid + WG, ..., every
+//     invocation walks the same keys, s_j is the subgroupAdd of the partial dots, and m, l are
+//     updated with one exp per key (the larger of m and s_j is the new max).
+//   Otherwise (online): keys are taken WG at a time; each invocation scores one key (q pre-scaled in
+//     workgroup memory), a barrier, then every invocation reads the WG scores, updates m and l
+//     (rescaling by exp(m_old - m_new)) and accumulates p_j v_j for its dimensions d = lid, lid + WG...
+//     Two barriers per WG keys; workgroup memory 256 + WG floats.
+// Tuning: WG invocations per workgroup (default 64; online: at least 32 so HS <= 8 * WG);
+//   SG_DIMS (SUBGROUP) = ceil(HS / WG) head dimensions per invocation, <= 64, a constant so the
+//   per-invocation arrays can stay in registers; chunk (SPLIT) keys per workgroup, a uniform.
+// Grid: T * NH workgroups (SPLIT: T * NH * chunks, chunks = ceil((pos + T) / chunk), the chunk index
+//   fastest), folded into x and y.
+// CPU twin: src/cpu/attention.ts (SPLIT with src/cpu/attention_merge.ts gives the same out).
+#if ${SUBGROUP}
+enable subgroups;
+#endif
 
-struct Params { T: u32, NH: u32, NKV: u32, HS: u32, pos: u32, scale: f32 }
+struct Params { T: u32, NH: u32, NKV: u32, HS: u32, pos: u32, scale: f32, qStride: u32, chunk: u32, chunks: u32 }
 override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
+#if ${F16}
+@group(0) @binding(3) var<storage, read> kCache: array<u32>;
+@group(0) @binding(4) var<storage, read> vCache: array<u32>;
+#else
 @group(0) @binding(3) var<storage, read> kCache: array<f32>;
 @group(0) @binding(4) var<storage, read> vCache: array<f32>;
+#endif
 
 const MAX_HS: u32 = 256u;
-// Head dimensions per thread: MAX_HS / ACC <= WG.
-const ACC: u32 = 8u;
 const LOWEST: f32 = -3.4028234663852886e38;
+
+// Element i of cache row j.
+fn kAt(j: u32, i: u32) -> f32 {
+#if ${F16}
+  let words = (params.NKV * params.HS + 1u) / 2u;
+  return unpack2x16float(kCache[j * words + i / 2u])[i & 1u];
+#else
+  return kCache[j * params.NKV * params.HS + i];
+#endif
+}
+
+fn vAt(j: u32, i: u32) -> f32 {
+#if ${F16}
+  let words = (params.NKV * params.HS + 1u) / 2u;
+  return unpack2x16float(vCache[j * words + i / 2u])[i & 1u];
+#else
+  return vCache[j * params.NKV * params.HS + i];
+#endif
+}
+
+// The work of workgroup g: a (row, head) pair row = t * NH + h, its keys start .. end - 1, and
+// whether it has any (a SPLIT chunk past the row's causal end has none).
+struct Work { row: u32, start: u32, end: u32, valid: bool }
+
+fn workOf(g: u32) -> Work {
+#if ${SPLIT}
+  let row = g / params.chunks;
+  let start = (g % params.chunks) * params.chunk;
+#else
+  let row = g;
+  let start = 0u;
+#endif
+  if (row >= params.T * params.NH) { return Work(row, 0u, 0u, false); }
+  let L = params.pos + row / params.NH + 1u;
+#if ${SPLIT}
+  return Work(row, start, min(L, start + params.chunk), start < L);
+#else
+  return Work(row, start, L, true);
+#endif
+}
+
+// Head dimension d of workgroup g's result: out[row, d] = acc / l, or (SPLIT) the unnormalized
+// partial with m and l in front.
+fn emit(g: u32, row: u32, d: u32, acc: f32, m: f32, l: f32) {
+#if ${SPLIT}
+  let slot = g * (params.HS + 2u);
+  if (d == 0u) {
+    out[slot] = m;
+    out[slot + 1u] = l;
+  }
+  out[slot + 2u + d] = acc;
+#else
+  out[row * params.HS + d] = acc / l;
+#endif
+}
+
+#if ${SUBGROUP}
+override SG_DIMS: u32 = 64u;
+const MAX_SG_DIMS: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32, @builtin(subgroup_size) sgSize: u32) {
+  let g = wid.x + wid.y * nwg.x;
+  let w = workOf(g);
+  if (!w.valid) { return; }
+  let HS = params.HS;
+  let h = w.row % params.NH;
+  let kvOffset = (h / (params.NH / params.NKV)) * HS;
+  let qRow = (w.row / params.NH) * params.qStride + h * HS;
+
+  var qv: array<f32, MAX_SG_DIMS>;
+  var acc: array<f32, MAX_SG_DIMS>;
+  for (var a = 0u; a < SG_DIMS; a++) {
+    let d = lid + a * WG;
+    if (d < HS) { qv[a] = q[qRow + d] * params.scale; }
+  }
+  var m = LOWEST;
+  var l = 0.0;
+  for (var j = w.start; j < w.end; j++) {
+    var part = 0.0;
+    for (var a = 0u; a < SG_DIMS; a++) {
+      let d = lid + a * WG;
+      if (d < HS) { part += qv[a] * kAt(j, kvOffset + d); }
+    }
+    let s = subgroupAdd(part);
+    // One exp per key: either the new score is below the max, or it becomes the max.
+    var p = 1.0;
+    if (s <= m) {
+      p = exp(s - m);
+    } else {
+      let corr = exp(m - s);
+      l *= corr;
+      for (var a = 0u; a < SG_DIMS; a++) { acc[a] *= corr; }
+      m = s;
+    }
+    l += p;
+    for (var a = 0u; a < SG_DIMS; a++) {
+      let d = lid + a * WG;
+      if (d < HS) { acc[a] += p * vAt(j, kvOffset + d); }
+    }
+  }
+  // A workgroup spread over several subgroups summed only part of each dot: poison the result
+  // (through a var: a NaN constant does not compile).
+  if (sgSize < WG) {
+    var nanBits = 0x7fc00000u;
+    m = bitcast<f32>(nanBits);
+    l = m;
+  }
+  for (var a = 0u; a < SG_DIMS; a++) {
+    let d = lid + a * WG;
+    if (d < HS) { emit(g, w.row, d, acc[a], m, l); }
+  }
+}
+#else
+// Head dimensions per invocation: MAX_HS / ACC <= WG.
+const ACC: u32 = 8u;
 
 var<workgroup> qs: array<f32, MAX_HS>;
 var<workgroup> scores: array<f32, WG>;
@@ -35,30 +174,27 @@ var<workgroup> scores: array<f32, WG>;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= params.T * params.NH) { return; }
+  let g = wid.x + wid.y * nwg.x;
+  let w = workOf(g);
+  if (!w.valid) { return; }
   let HS = params.HS;
-  let t = row / params.NH;
-  let h = row % params.NH;
+  let h = w.row % params.NH;
   let kvOffset = (h / (params.NH / params.NKV)) * HS;
-  let D = params.NKV * HS;
-  let L = params.pos + t + 1u;
+  let qRow = (w.row / params.NH) * params.qStride + h * HS;
   let nAcc = (HS + WG - 1u) / WG;
 
-  // q[t, h] is row * HS in [T, NH * HS].
-  for (var d = lid; d < HS; d += WG) { qs[d] = q[row * HS + d] * params.scale; }
+  for (var d = lid; d < HS; d += WG) { qs[d] = q[qRow + d] * params.scale; }
   workgroupBarrier();
 
   var m = LOWEST;
   var l = 0.0;
   var acc: array<f32, ACC>;
-  for (var base = 0u; base < L; base += WG) {
-    let n = min(WG, L - base);
+  for (var base = w.start; base < w.end; base += WG) {
+    let n = min(WG, w.end - base);
     var s = LOWEST;
     if (lid < n) {
-      let kRow = (base + lid) * D + kvOffset;
       var dot = 0.0;
-      for (var d = 0u; d < HS; d++) { dot += qs[d] * kCache[kRow + d]; }
+      for (var d = 0u; d < HS; d++) { dot += qs[d] * kAt(base + lid, kvOffset + d); }
       s = dot;
     }
     scores[lid] = s;
@@ -73,10 +209,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var j = 0u; j < n; j++) {
       let p = exp(scores[j] - mNew);
       l += p;
-      let vRow = (base + j) * D + kvOffset;
       for (var a = 0u; a < nAcc; a++) {
         let d = lid + a * WG;
-        if (d < HS) { acc[a] += p * vCache[vRow + d]; }
+        if (d < HS) { acc[a] += p * vAt(base + j, kvOffset + d); }
       }
     }
     m = mNew;
@@ -84,9 +219,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
 
-  let invL = 1.0 / l;
   for (var a = 0u; a < nAcc; a++) {
     let d = lid + a * WG;
-    if (d < HS) { out[row * HS + d] = acc[a] * invL; }
+    if (d < HS) { emit(g, w.row, d, acc[a], m, l); }
   }
 }
+#endif

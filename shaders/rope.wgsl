@@ -5,8 +5,11 @@
 //   where (x0, x1) = (x[j], x[j + rotaryDim / 2]) with j = i (Hugging Face "rotate_half" layout),
 //   or (x[2 i], x[2 i + 1]) under PAIRS (GGUF / llama.cpp adjacent layout), offsets within the head.
 //   Dimensions rotaryDim..HS-1 of each head are left as they are (partial rotary).
-// Shapes: x is [T, NH * HS] f32 row-major (q or k after the projection), updated in place.
-// Bindings: 0 params {T, NH, HS, half, pos, log2Theta}, 1 x (read_write; the only buffer).
+// Shapes: x is [T, rowStride] f32 row-major; heads 0 .. NH - 1 of row t are x[t * rowStride + h * HS
+// + (0 .. HS - 1)], updated in place; the rest of a row is left alone. rowStride = NH * HS for q or
+// k alone; with a fused projection qkv [T, (NHQ + 2 NKV) * HS], NH = NHQ + NKV rotates q and k in
+// one dispatch and leaves v.
+// Bindings: 0 params {T, NH, HS, half, pos, log2Theta, rowStride}, 1 x (read_write; the only buffer).
 // Variants: PAIRS (adjacent pairs; otherwise the half-split layout).
 // Tuning: WG workgroup size (default 64). Grid: ceil(T * NH * half / WG) workgroups, folded into x, y;
 // one invocation per rotated pair.
@@ -17,7 +20,7 @@
 // p * 1e-7 radians (4e-4 at position 4000).
 // CPU twin: src/cpu/rope.ts
 
-struct Params { T: u32, NH: u32, HS: u32, half: u32, pos: u32, log2Theta: f32 }
+struct Params { T: u32, NH: u32, HS: u32, half: u32, pos: u32, log2Theta: f32, rowStride: u32 }
 override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -60,7 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let cs = cosSin(a);
   let c = cs.x;
   let s = cs.y;
-  let base = th * params.HS;
+  let base = t * params.rowStride + head * params.HS;
 #if ${PAIRS}
   let i0 = base + 2u * i;
   let i1 = i0 + 1u;

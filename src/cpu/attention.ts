@@ -1,21 +1,33 @@
 /** CPU twin of shaders/attention.wgsl: causal grouped-query attention over the KV cache, in f64. */
+import { f16Value } from './f16';
 
 export interface AttentionOptions {
   /** Absolute position of query row 0; row t attends to cache rows 0 .. pos + t. */
   pos: number;
   /** Score scale (default 1 / sqrt(HS)). */
   scale?: number;
+  /**
+   * Floats from one query row to the next (default NH * HS): q may be the front of fused qkv rows
+   * [q | k | v] of (NH + 2 NKV) * HS floats.
+   */
+  qStride?: number;
+  /**
+   * The caches hold packed halves, [maxCtx, ceil(NKV * HS / 2)] u32 words as kv_append's
+   * `f16Cache` writes them (element i of a row in word i / 2, low half when i is even).
+   */
+  f16Cache?: boolean;
 }
 
 /**
  * out[t, h*HS + d] = sum_j softmax_j(scale * q[t, h] . k_j) v_j[d] over j <= pos + t, where k_j, v_j
- * are the rows of kv head h / (NH / NKV) in the caches [maxCtx, NKV * HS].
+ * are the rows of kv head h / (NH / NKV) in the caches [maxCtx, NKV * HS] (f32, or packed halves
+ * under `f16Cache`), and q[t, h] starts at t * qStride + h * HS.
  */
 export function attention(
   out: Float32Array,
   q: Float32Array,
-  kCache: Float32Array,
-  vCache: Float32Array,
+  kCache: Float32Array | Uint32Array,
+  vCache: Float32Array | Uint32Array,
   T: number,
   NH: number,
   NKV: number,
@@ -23,19 +35,26 @@ export function attention(
   opts: AttentionOptions,
 ): void {
   const scale = opts.scale ?? 1 / Math.sqrt(HS);
+  const qStride = opts.qStride ?? NH * HS;
   const D = NKV * HS;
   const group = NH / NKV;
+  const W = Math.ceil(D / 2);
+  // Element i of cache row j.
+  const at = opts.f16Cache
+    ? (c: Float32Array | Uint32Array, j: number, i: number) =>
+        f16Value((c[j * W + (i >>> 1)] >>> ((i & 1) * 16)) & 0xffff)
+    : (c: Float32Array | Uint32Array, j: number, i: number) => c[j * D + i];
   const acc = new Float64Array(HS);
   for (let t = 0; t < T; t++) {
     const L = opts.pos + t + 1;
     const scores = new Float64Array(L);
     for (let h = 0; h < NH; h++) {
-      const qRow = (t * NH + h) * HS;
+      const qRow = t * qStride + h * HS;
       const kvOffset = Math.floor(h / group) * HS;
       let m = -Infinity;
       for (let j = 0; j < L; j++) {
         let dot = 0;
-        for (let d = 0; d < HS; d++) dot += q[qRow + d] * kCache[j * D + kvOffset + d];
+        for (let d = 0; d < HS; d++) dot += q[qRow + d] * at(kCache, j, kvOffset + d);
         scores[j] = scale * dot;
         m = Math.max(m, scores[j]);
       }
@@ -44,9 +63,9 @@ export function attention(
       for (let j = 0; j < L; j++) {
         const p = Math.exp(scores[j] - m);
         l += p;
-        for (let d = 0; d < HS; d++) acc[d] += p * vCache[j * D + kvOffset + d];
+        for (let d = 0; d < HS; d++) acc[d] += p * at(vCache, j, kvOffset + d);
       }
-      for (let d = 0; d < HS; d++) out[qRow + d] = acc[d] / l;
+      for (let d = 0; d < HS; d++) out[(t * NH + h) * HS + d] = acc[d] / l;
     }
   }
 }

@@ -9,15 +9,21 @@ export interface RopeOptions {
   layout: 'half' | 'pairs';
   /** Leading dimensions of each head that rotate (default HS). */
   rotaryDim?: number;
+  /**
+   * Floats from one row of x to the next (default NH * HS). A fused projection row
+   * [q | k | v] has stride (NHQ + 2 NKV) * HS; NH = NHQ + NKV then rotates q and k and leaves v.
+   */
+  rowStride?: number;
 }
 
-/** Rotates x[T, NH * HS] in place: row t sits at position pos + t. */
+/** Rotates heads 0 .. NH - 1 of each row of x[T, rowStride] in place: row t sits at position pos + t. */
 export function rope(x: Float32Array, T: number, NH: number, HS: number, opts: RopeOptions): void {
   const rd = opts.rotaryDim ?? HS;
   const half = rd / 2;
+  const rowStride = opts.rowStride ?? NH * HS;
   for (let t = 0; t < T; t++) {
     for (let h = 0; h < NH; h++) {
-      const base = (t * NH + h) * HS;
+      const base = t * rowStride + h * HS;
       for (let i = 0; i < half; i++) {
         const a = (opts.pos + t) * opts.theta ** (-(2 * i) / rd);
         const c = Math.cos(a);

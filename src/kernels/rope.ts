@@ -6,8 +6,9 @@ import { ceilDiv, Dispatch, grid1d } from './dispatch';
 const WG = 64;
 
 /**
- * Rotary position embedding in place on x[T, NH * HS]; row t sits at position pos + t.
- * `update({ T, pos })` retargets it to a new block of rows.
+ * Rotary position embedding in place on heads 0 .. NH - 1 of each row of x[T, rowStride]
+ * (`opts.rowStride`, default NH * HS); row t sits at position pos + t. `update({ T, pos })`
+ * retargets it to a new block of rows.
  */
 export async function rope(
   gpu: Gpu,
@@ -26,7 +27,13 @@ export async function rope(
   if (opts.layout !== 'half' && opts.layout !== 'pairs') {
     throw new Error(`rope: layout must be 'half' or 'pairs', got '${opts.layout}'`);
   }
-  const capacity = Math.floor(sliceOf(x).size / (4 * NH * HS));
+  const rowStride = opts.rowStride ?? NH * HS;
+  if (!(Number.isInteger(rowStride) && rowStride >= NH * HS)) {
+    throw new Error(`rope: rowStride must be an integer >= NH * HS = ${NH * HS}, got ${rowStride}`);
+  }
+  // Rows that fit: the last one needs only its NH heads, not a whole stride.
+  const floats = Math.floor(sliceOf(x).size / 4);
+  const capacity = floats < NH * HS ? 0 : Math.floor((floats - NH * HS) / rowStride) + 1;
   const p = await gpu.pipeline('rope', { PAIRS: opts.layout === 'pairs' }, { WG });
   return Dispatch.create(
     gpu,
@@ -35,7 +42,7 @@ export async function rope(
     (d, dims) => {
       if (dims.T > capacity) throw new Error(`rope: T=${dims.T} rows exceed the buffer's ${capacity}`);
       if (!(dims.pos >= 0)) throw new Error(`rope: pos must be >= 0, got ${dims.pos}`);
-      d.set({ T: dims.T, NH, HS, half: rd / 2, pos: dims.pos, log2Theta: Math.log2(opts.theta) });
+      d.set({ T: dims.T, NH, HS, half: rd / 2, pos: dims.pos, log2Theta: Math.log2(opts.theta), rowStride });
       grid1d(d, ceilDiv((dims.T * NH * rd) / 2, WG));
     },
     { T, pos: opts.pos },

@@ -12,10 +12,15 @@ function tolAt(maxPos: number, x: Float32Array): Tolerance {
   return { atol: 2e-6 + maxPos * 3e-7 * maxAbs, rtol: 2e-6 };
 }
 
+/**
+ * x is [T, rowStride] (default NH * HS); with a larger stride the floats after the NH heads of each
+ * row (v of a fused qkv row) are compared too, so a rotation that strays into them fails.
+ */
 function ropeCase(T: number, NH: number, HS: number, opts: RopeOptions, seed: number): KernelCase {
-  const x = randn(T * NH * HS, seed);
+  const stride = opts.rowStride ?? NH * HS;
+  const x = randn(T * stride, seed);
   return {
-    name: `${opts.layout} T=${T} NH=${NH} HS=${HS} rd=${opts.rotaryDim ?? HS} pos=${opts.pos} theta=${opts.theta}`,
+    name: `${opts.layout} T=${T} NH=${NH} HS=${HS} rd=${opts.rotaryDim ?? HS} pos=${opts.pos} theta=${opts.theta}${opts.rowStride === undefined ? '' : ` rowStride=${stride}`}`,
     tol: tolAt(opts.pos + T, x),
     inputs: {},
     outputs: { x },
@@ -39,4 +44,14 @@ export const cases: KernelCase[] = (['half', 'pairs'] as const).flatMap((layout,
   // Long contexts: the f32 angle is the limit.
   ropeCase(1, 4, 64, { pos: 4000, theta: 10000, layout }, 9 + v),
   ropeCase(2, 2, 128, { pos: 16000, theta: 1000000, layout }, 10 + v),
+  // Fused qkv rows [q (NHQ heads) | k (NKV) | v (NKV)]: q and k turn in one dispatch, v stays.
+  ropeCase(3, 4 + 2, 64, { pos: 7, theta: 10000, layout, rowStride: (4 + 2 * 2) * 64 }, 11 + v),
+  ropeCase(
+    17,
+    3 + 1,
+    16,
+    { pos: 0, theta: 10000, layout, rowStride: (3 + 2 * 1) * 16, rotaryDim: 8 },
+    12 + v,
+  ),
+  ropeCase(1, 1 + 1, 100, { pos: 65, theta: 10000, layout, rowStride: (1 + 2 * 1) * 100 }, 13 + v),
 ]);
