@@ -70,9 +70,7 @@ function gpt2Small(): { cfg: ModelConfig; w: ModelWeights } {
   const wte = mat(V, C, 'wte');
   const layers = Array.from({ length: L }, (_, l) => ({
     attnNorm: norm(`h.${l}.ln_1`),
-    q: lin(C, C, `h.${l}.q`),
-    k: lin(C, C, `h.${l}.k`),
-    v: lin(C, C, `h.${l}.v`),
+    qkv: lin(C, 3 * C, `h.${l}.attn.c_attn`),
     o: lin(C, C, `h.${l}.attn.c_proj`),
     mlpNorm: norm(`h.${l}.ln_2`),
     fc: lin(C, F, `h.${l}.mlp.c_fc`),

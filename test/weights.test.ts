@@ -46,49 +46,72 @@ describe('loadWeights', () => {
     expect(w.lmHead).toBe(w.wte);
     expect(w.wte).toMatchObject({ rows: 2048, cols: 128, name: 'lm_head.weight' });
     expect(w.layers).toHaveLength(2);
-    expect(w.layers[0].k).toMatchObject({
+    // q (8 heads x 16) + k, v (4 heads x 16 each), stacked into one map.
+    expect(w.layers[0].qkv).toMatchObject({
       layout: 'NK',
-      N: 64,
+      N: 256,
       K: 128,
-      name: 'model.layers.0.self_attn.k_proj.weight',
+      name: 'model.layers.0.self_attn.q_proj.weight + model.layers.0.self_attn.k_proj.weight + model.layers.0.self_attn.v_proj.weight',
     });
+    expect(w.layers[1].gateUp).toMatchObject({ N: 768, K: 128 });
     expect(w.layers[1].down).toMatchObject({ N: 128, K: 384 });
-    expect(w.layers[0].q.b).toBeUndefined();
+    expect(w.layers[0].qkv.b).toBeUndefined();
     expect(w.finalNorm.w.length).toBe(128);
     expect(w.wpe).toBeUndefined();
   });
 
-  it('loads the gpt2-tiny-random fixture: transformer. keys, Conv1D split, tied head', async () => {
+  it('loads the gpt2-tiny-random fixture: transformer. keys, fused c_attn, tied head', async () => {
     const src = openSource(dir('./fixtures/gpt2-tiny-random'));
     const config = parseConfig(await src.readJSON('config.json'));
     const w = await loadWeights(src, config);
     expect(w.lmHead).toBe(w.wte);
     expect(w.wte).toMatchObject({ rows: 50257, cols: 16 });
     expect(w.wpe).toMatchObject({ rows: 256, cols: 16 });
-    expect(w.layers[0].q).toMatchObject({ layout: 'KN', N: 16, K: 16 });
+    expect(w.layers[0].qkv).toMatchObject({ layout: 'KN', N: 48, K: 16 });
     expect(w.layers[0].fc).toMatchObject({ layout: 'KN', N: 64, K: 16 });
     expect(w.layers[0].proj).toMatchObject({ layout: 'KN', N: 16, K: 64 });
   });
 
-  it('splits c_attn columns into q, k, v (random gpt2, odd sizes)', async () => {
+  it('keeps c_attn whole as the fused qkv map (random gpt2, odd sizes)', async () => {
     const files = randomModel('gpt2', gpt2Dims, 1);
     const { weights } = await load(files);
     const C = 48;
-    const attn = tensor(files, 'transformer.h.1.attn.c_attn.weight');
-    const bias = tensor(files, 'transformer.h.1.attn.c_attn.bias');
-    const { q, k, v } = weights.layers[1];
-    for (const [j, l] of [q, k, v].entries()) {
-      expect(l.w.length).toBe(C * C);
-      for (const [r, c] of [
-        [0, 0],
-        [5, 7],
-        [47, 47],
-      ])
-        expect(l.w[r * C + c]).toBe(attn[r * 3 * C + j * C + c]);
-      expect([...l.b!]).toEqual([...bias.subarray(j * C, (j + 1) * C)]);
-    }
+    const { qkv } = weights.layers[1];
+    expect(qkv).toMatchObject({ layout: 'KN', N: 3 * C, K: C });
+    expect([...qkv.w]).toEqual([...tensor(files, 'transformer.h.1.attn.c_attn.weight')]);
+    expect([...qkv.b!]).toEqual([...tensor(files, 'transformer.h.1.attn.c_attn.bias')]);
     expect(weights.layers[1].fc).toMatchObject({ N: 172, K: 48 });
     expect(weights.lmHead).toBe(weights.wte);
+  });
+
+  it('stacks q, k, v and gate, up rows (llama, GQA, with and without biases)', async () => {
+    for (const qkvBias of [false, true]) {
+      const files = randomModel('llama', { ...llamaDims, qkvBias }, 6);
+      const { weights, config } = await load(files);
+      const { heads: NH, kvHeads: NKV, headDim: HS, hidden: C, ffn: F } = config;
+      const { qkv, gateUp } = weights.layers[1];
+      const parts = [
+        ['q_proj', NH * HS],
+        ['k_proj', NKV * HS],
+        ['v_proj', NKV * HS],
+      ] as const;
+      expect(qkv).toMatchObject({ layout: 'NK', N: (NH + 2 * NKV) * HS, K: C });
+      let row = 0;
+      for (const [name, N] of parts) {
+        const w = tensor(files, `model.layers.1.self_attn.${name}.weight`);
+        expect([...qkv.w.subarray(row * C, (row + N) * C)]).toEqual([...w]);
+        if (qkvBias) {
+          const b = tensor(files, `model.layers.1.self_attn.${name}.bias`);
+          expect([...qkv.b!.subarray(row, row + N)]).toEqual([...b]);
+        } else expect(qkv.b).toBeUndefined();
+        row += N;
+      }
+      expect(gateUp).toMatchObject({ N: 2 * F, K: C });
+      const gate = tensor(files, 'model.layers.1.mlp.gate_proj.weight');
+      const up = tensor(files, 'model.layers.1.mlp.up_proj.weight');
+      expect([...gateUp!.w.subarray(0, F * C)]).toEqual([...gate]);
+      expect([...gateUp!.w.subarray(F * C)]).toEqual([...up]);
+    }
   });
 
   it('accepts GPT-2 keys without the transformer. prefix and a distinct lm_head', async () => {
@@ -110,20 +133,20 @@ describe('loadWeights', () => {
   it('loads llama tied and untied, GQA shapes, and qwen2 biases', async () => {
     const untied = await load(randomModel('llama', llamaDims, 3));
     expect(untied.weights.lmHead).not.toBe(untied.weights.wte);
-    expect(untied.weights.layers[0].k).toMatchObject({ N: 32, K: 64 });
+    expect(untied.weights.layers[0].qkv).toMatchObject({ N: 64 + 2 * 32, K: 64 });
     expect(untied.weights.layers[0].o).toMatchObject({ N: 64, K: 64 });
     const tied = await load(randomModel('llama', { ...llamaDims, tied: true }, 3));
     expect(tied.weights.lmHead).toBe(tied.weights.wte);
     const qwen = await load(randomModel('llama', { ...llamaDims, qkvBias: true }, 4));
     expect(qwen.config.modelType).toBe('qwen2');
-    expect(qwen.weights.layers[1].v.b?.length).toBe(32);
+    expect(qwen.weights.layers[1].qkv.b?.length).toBe(64 + 2 * 32);
   });
 
   it('converts F16 and BF16 checkpoints to f32', async () => {
     for (const dtype of ['F16', 'BF16'] as const) {
       const files = randomModel('llama', { ...llamaDims, dtype }, 5);
       const { weights } = await load(files);
-      expect([...weights.layers[0].gate!.w.subarray(0, 8)]).toEqual([
+      expect([...weights.layers[0].gateUp!.w.subarray(0, 8)]).toEqual([
         ...tensor(files, 'model.layers.0.mlp.gate_proj.weight').subarray(0, 8),
       ]);
     }

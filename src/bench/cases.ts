@@ -315,11 +315,15 @@ function elementwiseCase(
         };
       }
       if (kernel === 'silu_mul') {
+        // One row of a fused gate|up projection [1, 2N].
+        const gateUp = new Float32Array(2 * N);
+        gateUp.set(a);
+        gateUp.set(b, N);
         return {
-          inputs: { gate: a, up: b },
+          inputs: { gateUp },
           outputs: { out: N },
-          gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gate, i.up, N),
-          reference: () => ({ out: fill(N, (out) => siluMulCpu(out, a, b, N)) }),
+          gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gateUp, 1, N),
+          reference: () => ({ out: fill(N, (out) => siluMulCpu(out, gateUp, 1, N)) }),
           checked: 'all',
           tol: { atol: 1e-6, rtol: 2e-6 },
         };

@@ -32,43 +32,10 @@ export const LLAMA_1B: ModelShape = { name: 'llama-1b', C: 2048, NH: 32, NKV: 8,
 
 export type Preset = 'quick' | 'full';
 
+export { randomF16Words, uniform } from '../gpu/check';
+
 /** Rows in flight: decode is 1, prefill a prompt block. */
 export const PREFILL_M = [128, 512];
-
-/**
- * `n` floats uniform in [-scale, scale) from a seeded xorshift generator: far cheaper than normal
- * samples for the hundreds of millions of weights of the big shapes.
- */
-export function uniform(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const k = (2 * scale) / 4294967296;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) * k - scale;
-  }
-  return out;
-}
-
-/**
- * `words` u32s of packed f16 pairs, each half a random finite value of magnitude 2^-6..2 (exponent
- * 9..15, any mantissa, either sign): valid packWeightF16 data without converting floats.
- */
-export function randomF16Words(words: number, seed: number): Uint32Array {
-  const out = new Uint32Array(words);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const half = (r: number) => (r & 0x8000) | ((9 + ((r >>> 10) % 7)) << 10) | (r & 0x3ff);
-  for (let i = 0; i < words; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    const r = s >>> 0;
-    out[i] = (half(r & 0xffff) | (half(r >>> 16) << 16)) >>> 0;
-  }
-  return out;
-}
 
 /** Rows of a row-wise output to compare with the CPU twin: all, or as many as `budget` operations allow. */
 export function rowsToCheck(R: number, opsPerRow: number, budget = 4e7): number {

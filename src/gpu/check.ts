@@ -104,3 +104,38 @@ export async function runAndCompare(
   }
   return { pass: problems.length === 0, maxError, message: problems.join('; ') };
 }
+
+/**
+ * `n` floats uniform in [-scale, scale) from a seeded xorshift generator: far cheaper than normal
+ * samples for the hundreds of millions of weights of the big shapes.
+ */
+export function uniform(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const k = (2 * scale) / 4294967296;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) * k - scale;
+  }
+  return out;
+}
+
+/**
+ * `words` u32s of packed f16 pairs, each half a random finite value of magnitude 2^-6..2 (exponent
+ * 9..15, any mantissa, either sign): valid packWeightF16 data without converting floats.
+ */
+export function randomF16Words(words: number, seed: number): Uint32Array {
+  const out = new Uint32Array(words);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const half = (r: number) => (r & 0x8000) | ((9 + ((r >>> 10) % 7)) << 10) | (r & 0x3ff);
+  for (let i = 0; i < words; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    const r = s >>> 0;
+    out[i] = (half(r & 0xffff) | (half(r >>> 16) << 16)) >>> 0;
+  }
+  return out;
+}

@@ -18,6 +18,10 @@ export class Dispatch<D = unknown> {
   private configure: (d: Dispatch<D>, dims: D) => void = () => {};
   private readonly uniform: GPUBuffer | undefined;
   private readonly staging: ArrayBuffer;
+  /** The bytes last written to the uniform. */
+  private written: Uint8Array | undefined;
+  /** How many times the uniform was written (tests and benchmarks count them). */
+  uniformWrites = 0;
   private constructor(
     readonly gpu: Gpu,
     readonly p: Pipeline,
@@ -89,7 +93,12 @@ export class Dispatch<D = unknown> {
         throw new Error(`kernel '${this.p.kernel}': unknown param '${name}'`);
       }
     }
-    this.gpu.device.queue.writeBuffer(this.uniform, 0, this.staging, 0, this.p.params.length * 4);
+    // A uniform that did not change is not written again (a decode step changes only positions).
+    const bytes = new Uint8Array(this.staging, 0, this.p.params.length * 4);
+    if (this.written && this.written.every((b, i) => b === bytes[i])) return this;
+    this.written = bytes.slice();
+    this.gpu.device.queue.writeBuffer(this.uniform, 0, this.staging, 0, bytes.length);
+    this.uniformWrites++;
     return this;
   }
 

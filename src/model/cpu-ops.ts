@@ -8,7 +8,6 @@ import { gelu } from '../cpu/gelu';
 import { kv_append } from '../cpu/kv_append';
 import { layernorm } from '../cpu/layernorm';
 import { matmul } from '../cpu/matmul';
-import { residual } from '../cpu/residual';
 import { rmsnorm } from '../cpu/rmsnorm';
 import { rope } from '../cpu/rope';
 import { silu_mul } from '../cpu/silu_mul';
@@ -58,35 +57,40 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, f16: false });
   }
 
-  async rope(x: Float32Array, heads: number, T: number, pos: number) {
-    const r = this.cfg.rope!;
-    rope(x, T, heads, this.cfg.headDim, { pos, theta: r.theta, layout: r.layout, rotaryDim: r.rotaryDim });
+  async linearAdd(out: Float32Array, x: Float32Array, w: Linear, T: number) {
+    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, f16: false, accumulate: true });
   }
 
-  async attention(
-    out: Float32Array,
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    layer: number,
-    T: number,
-    pos: number,
-  ) {
-    const { heads, kvHeads, headDim } = this.cfg;
-    kv_append(this.k[layer], this.v[layer], k, v, T, kvHeads * headDim, { pos });
-    attention(out, q, this.k[layer], this.v[layer], T, heads, kvHeads, headDim, { pos });
+  async rope(qkv: Float32Array, T: number, pos: number) {
+    const { rope: r, heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+    rope(qkv, T, NH + NKV, HS, {
+      pos,
+      theta: r!.theta,
+      layout: r!.layout,
+      rotaryDim: r!.rotaryDim,
+      rowStride: (NH + 2 * NKV) * HS,
+    });
+  }
+
+  async attention(out: Float32Array, qkv: Float32Array, layer: number, T: number, pos: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+    const D = NKV * HS;
+    const S = (NH + 2 * NKV) * HS;
+    kv_append(this.k[layer], this.v[layer], qkv, qkv, T, D, {
+      pos,
+      srcStride: S,
+      kOffset: NH * HS,
+      vOffset: NH * HS + D,
+    });
+    attention(out, qkv, this.k[layer], this.v[layer], T, NH, NKV, HS, { pos, qStride: S });
   }
 
   async gelu(out: Float32Array, x: Float32Array, T: number) {
     gelu(out, x, T * this.cfg.ffn, { approximate: this.cfg.activation === 'gelu' ? 'none' : 'tanh' });
   }
 
-  async siluMul(out: Float32Array, gate: Float32Array, up: Float32Array, T: number) {
-    silu_mul(out, gate, up, T * this.cfg.ffn);
-  }
-
-  async add(out: Float32Array, a: Float32Array, b: Float32Array, T: number) {
-    residual(out, a, b, T * this.cfg.hidden);
+  async siluMul(out: Float32Array, gateUp: Float32Array, T: number) {
+    silu_mul(out, gateUp, T, this.cfg.ffn);
   }
 
   async lastRow(out: Float32Array, x: Float32Array, T: number) {
@@ -106,13 +110,10 @@ export function cpuActivations(cfg: ModelConfig, T: number): Activations<Float32
     ids: new Float32Array(T),
     x: new Float32Array(T * C),
     h: new Float32Array(T * C),
-    q: new Float32Array(T * NH * HS),
-    k: new Float32Array(T * NKV * HS),
-    v: new Float32Array(T * NKV * HS),
+    qkv: new Float32Array(T * (NH + 2 * NKV) * HS),
     att: new Float32Array(T * NH * HS),
-    f: new Float32Array(T * F),
+    f: new Float32Array(T * 2 * F),
     g: new Float32Array(T * F),
-    u: new Float32Array(T * F),
     last: new Float32Array(C),
     logits: new Float32Array(T * V),
   };

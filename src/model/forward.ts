@@ -23,17 +23,15 @@ export interface WeightKinds {
 
 export interface LayerWeights<W extends WeightKinds> {
   attnNorm: W['norm'];
-  q: W['linear'];
-  k: W['linear'];
-  v: W['linear'];
+  /** q, k and v in one map: (NH + 2 NKV) HS outputs, q's then k's then v's. */
+  qkv: W['linear'];
   o: W['linear'];
   mlpNorm: W['norm'];
   /** GPT-2 MLP: fc then gelu then proj. */
   fc?: W['linear'];
   proj?: W['linear'];
-  /** Llama MLP: down(silu(gate(x)) * up(x)). */
-  gate?: W['linear'];
-  up?: W['linear'];
+  /** Llama MLP: down(silu(gate(x)) * up(x)); gate and up in one map of 2F outputs. */
+  gateUp?: W['linear'];
   down?: W['linear'];
 }
 
@@ -49,14 +47,11 @@ export interface Weights<W extends WeightKinds> {
 export interface Activations<A> {
   ids: A; // [T] token ids
   x: A; // [T, C] residual stream
-  h: A; // [T, C] normed / projected
-  q: A; // [T, NH*HS]
-  k: A; // [T, NKV*HS]
-  v: A; // [T, NKV*HS]
+  h: A; // [T, C] normed
+  qkv: A; // [T, (NH + 2 NKV) HS] q | k | v of each position
   att: A; // [T, NH*HS]
-  f: A; // [T, F]
-  g: A; // [T, F]
-  u: A; // [T, F]
+  f: A; // [T, 2F] fc output (GPT-2: the first F columns) or gate | up (Llama)
+  g: A; // [T, F] activated
   last: A; // [1, C] the last position, for the unembedding when only it is needed
   logits: A; // [T, V]
 }
@@ -64,15 +59,17 @@ export interface Activations<A> {
 export interface Ops<A, W extends WeightKinds> {
   embed(out: A, ids: A, wte: W['table'], wpe: W['table'] | undefined, T: number, pos: number): Promise<void>;
   norm(out: A, x: A, w: W['norm'], T: number): Promise<void>;
+  /** out = x W^T + b. */
   linear(out: A, x: A, w: W['linear'], T: number): Promise<void>;
-  /** Rotary position embedding, in place, over `heads` heads. */
-  rope(x: A, heads: number, T: number, pos: number): Promise<void>;
-  /** Appends k, v to layer `layer`'s cache at `pos`, then causal attention of q over the cache. */
-  attention(out: A, q: A, k: A, v: A, layer: number, T: number, pos: number): Promise<void>;
+  /** out += x W^T + b (a residual add fused into the matmul). */
+  linearAdd(out: A, x: A, w: W['linear'], T: number): Promise<void>;
+  /** Rotary position embedding of the q and k heads of qkv rows, in place. */
+  rope(qkv: A, T: number, pos: number): Promise<void>;
+  /** Appends the k, v of qkv to layer `layer`'s cache at `pos`, then causal attention of its q over the cache. */
+  attention(out: A, qkv: A, layer: number, T: number, pos: number): Promise<void>;
   gelu(out: A, x: A, T: number): Promise<void>;
-  siluMul(out: A, gate: A, up: A, T: number): Promise<void>;
-  /** out = a + b; `out` may be `a`. */
-  add(out: A, a: A, b: A, T: number): Promise<void>;
+  /** out = silu(gate) * up over the gate | up rows of gateUp. */
+  siluMul(out: A, gateUp: A, T: number): Promise<void>;
   /** Copies row T-1 of x to out. */
   lastRow(out: A, x: A, T: number): Promise<void>;
   /** out[t, :] = x[t, :] table^T (logits). */
@@ -92,32 +89,26 @@ export async function forward<A, W extends WeightKinds>(
   pos: number,
   allRows: boolean,
 ): Promise<void> {
-  const { x, h, q, k, v, att, f, g, u } = act;
+  const { x, h, qkv, att, f, g } = act;
   await ops.embed(x, act.ids, w.wte, w.wpe, T, pos);
   for (const [l, layer] of w.layers.entries()) {
-    // attention block: x = x + o(attention(rope(q(norm(x))), rope(k(norm(x))), v(norm(x))))
+    // attention block: x = x + o(attention(rope(q), rope(k), v)), [q | k | v] = qkv(norm(x))
     await ops.norm(h, x, layer.attnNorm, T);
-    await ops.linear(q, h, layer.q, T);
-    await ops.linear(k, h, layer.k, T);
-    await ops.linear(v, h, layer.v, T);
-    if (cfg.rope) await ops.rope(q, cfg.heads, T, pos);
-    if (cfg.rope) await ops.rope(k, cfg.kvHeads, T, pos);
-    await ops.attention(att, q, k, v, l, T, pos);
-    await ops.linear(h, att, layer.o, T);
-    await ops.add(x, x, h, T);
+    await ops.linear(qkv, h, layer.qkv, T);
+    if (cfg.rope) await ops.rope(qkv, T, pos);
+    await ops.attention(att, qkv, l, T, pos);
+    await ops.linearAdd(x, att, layer.o, T);
     // MLP block: x = x + mlp(norm(x))
     await ops.norm(h, x, layer.mlpNorm, T);
     if (layer.fc && layer.proj) {
       await ops.linear(f, h, layer.fc, T);
       await ops.gelu(g, f, T);
-      await ops.linear(h, g, layer.proj, T);
+      await ops.linearAdd(x, g, layer.proj, T);
     } else {
-      await ops.linear(f, h, layer.gate!, T);
-      await ops.linear(g, h, layer.up!, T);
-      await ops.siluMul(u, f, g, T);
-      await ops.linear(h, u, layer.down!, T);
+      await ops.linear(f, h, layer.gateUp!, T);
+      await ops.siluMul(g, f, T);
+      await ops.linearAdd(x, g, layer.down!, T);
     }
-    await ops.add(x, x, h, T);
   }
   if (allRows) {
     await ops.norm(h, x, w.finalNorm, T);

@@ -11,13 +11,16 @@ import { gelu } from '../kernels/gelu';
 import { kv_append } from '../kernels/kv_append';
 import { layernorm } from '../kernels/layernorm';
 import { matmul } from '../kernels/matmul';
-import { residual } from '../kernels/residual';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
 import { silu_mul } from '../kernels/silu_mul';
 import type { ModelConfig } from './config';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
+import { chooseMatmul } from './kernel-choice';
+
+/** Prefill kernels are tuned on a block of this many rows (the chunk is timed too long on slow adapters). */
+const TIMED_PREFILL_ROWS = 16;
 
 /** A copy between buffers, recorded on the tape like a dispatch (it splits the compute pass). */
 class Copy {
@@ -48,6 +51,8 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     readonly kv: KvCache,
     /** The largest T this tape runs; 1 selects the matrix-vector (decode) kernels. */
     readonly maxT: number,
+    /** Whether the unembedding runs on every row (logits of every position) or only on the last. */
+    readonly allRows = true,
   ) {}
 
   /** Starts recording or replaying one forward pass. */
@@ -95,10 +100,6 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     }
   }
 
-  private get decode(): boolean {
-    return this.maxT === 1;
-  }
-
   async embed(
     out: GPUBuffer,
     ids: GPUBuffer,
@@ -142,57 +143,86 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   }
 
   async linear(out: GPUBuffer, x: GPUBuffer, w: GpuLinear, T: number) {
+    await this.matmul(out, x, w, T, false, this.maxT);
+  }
+
+  async linearAdd(out: GPUBuffer, x: GPUBuffer, w: GpuLinear, T: number) {
+    await this.matmul(out, x, w, T, true, this.maxT);
+  }
+
+  /** One dispatch per column block of the weight, each with the kernel tuned for its shape. */
+  private async matmul(
+    out: GPUBuffer,
+    x: GPUBuffer,
+    w: GpuLinear,
+    T: number,
+    accumulate: boolean,
+    /** The most rows this op ever gets: its kernel is chosen and created for them. */
+    maxRows: number,
+  ) {
     for (const block of w.blocks) {
       await this.use(
-        `matmul ${w.name} ${block.start}`,
-        () =>
-          matmul(this.gpu, out, x, block.w, block.b ?? null, this.maxT, w.K, block.rows, {
+        `matmul ${w.name} ${block.start}${accumulate ? ' +=' : ''}`,
+        async () => {
+          const shape = {
+            M: maxRows,
+            K: w.K,
+            N: block.rows,
             wLayout: w.layout,
             f16: w.f16,
+            bias: !!block.b,
+            accumulate,
             outStride: w.N,
             outOffset: block.start,
-            decode: this.decode,
-          }),
+          };
+          const bindings = { out, x, w: block.w, bias: block.b ?? null };
+          const kernel = await chooseMatmul(this.gpu, shape, bindings, Math.min(maxRows, TIMED_PREFILL_ROWS));
+          return matmul(this.gpu, out, x, block.w, block.b ?? null, maxRows, w.K, block.rows, {
+            ...shape,
+            kernel,
+          });
+        },
         { M: T },
       );
     }
   }
 
-  async rope(x: GPUBuffer, heads: number, T: number, pos: number) {
-    const rope_ = this.cfg.rope!;
+  async rope(qkv: GPUBuffer, T: number, pos: number) {
+    const { rope: r, heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
     await this.use(
-      `rope ${heads}`,
+      'rope',
       () =>
-        rope(this.gpu, x, this.maxT, heads, this.cfg.headDim, {
+        rope(this.gpu, qkv, this.maxT, NH + NKV, HS, {
           pos: 0,
-          theta: rope_.theta,
-          layout: rope_.layout,
-          rotaryDim: rope_.rotaryDim,
+          theta: r!.theta,
+          layout: r!.layout,
+          rotaryDim: r!.rotaryDim,
+          rowStride: (NH + 2 * NKV) * HS,
         }),
       { T, pos },
     );
   }
 
-  async attention(
-    out: GPUBuffer,
-    q: GPUBuffer,
-    k: GPUBuffer,
-    v: GPUBuffer,
-    layer: number,
-    T: number,
-    pos: number,
-  ) {
-    const { heads, kvHeads, headDim } = this.cfg;
+  async attention(out: GPUBuffer, qkv: GPUBuffer, layer: number, T: number, pos: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+    const D = NKV * HS;
+    const S = (NH + 2 * NKV) * HS;
     const kc = this.kv.k[layer];
     const vc = this.kv.v[layer];
     await this.use(
       `kv_append ${layer}`,
-      () => kv_append(this.gpu, kc, vc, k, v, this.maxT, kvHeads * headDim, { pos: 0 }),
+      () =>
+        kv_append(this.gpu, kc, vc, qkv, qkv, this.maxT, D, {
+          pos: 0,
+          srcStride: S,
+          kOffset: NH * HS,
+          vOffset: NH * HS + D,
+        }),
       { T, pos },
     );
     await this.use(
       `attention ${layer}`,
-      () => attention(this.gpu, out, q, kc, vc, this.maxT, heads, kvHeads, headDim, { pos: 0 }),
+      () => attention(this.gpu, out, qkv, kc, vc, this.maxT, NH, NKV, HS, { pos: 0, qStride: S }),
       { T, pos },
     );
   }
@@ -203,14 +233,8 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     await this.use('gelu', () => gelu(this.gpu, out, x, N, { approximate }), { N: T * this.cfg.ffn });
   }
 
-  async siluMul(out: GPUBuffer, gate: GPUBuffer, up: GPUBuffer, T: number) {
-    const N = this.maxT * this.cfg.ffn;
-    await this.use('silu_mul', () => silu_mul(this.gpu, out, gate, up, N), { N: T * this.cfg.ffn });
-  }
-
-  async add(out: GPUBuffer, a: GPUBuffer, b: GPUBuffer, T: number) {
-    const N = this.maxT * this.cfg.hidden;
-    await this.use('residual', () => residual(this.gpu, out, a, b, N), { N: T * this.cfg.hidden });
+  async siluMul(out: GPUBuffer, gateUp: GPUBuffer, T: number) {
+    await this.use('silu_mul', () => silu_mul(this.gpu, out, gateUp, this.maxT, this.cfg.ffn), { R: T });
   }
 
   async lastRow(out: GPUBuffer, x: GPUBuffer, T: number) {
@@ -227,12 +251,14 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   }
 
   async unembed(out: GPUBuffer, x: GPUBuffer, table: GpuTable, T: number) {
-    await this.linear(
-      out,
-      x,
-      { ...table, name: `unembed ${table.name}`, layout: 'NK', N: table.rows, K: table.cols },
-      T,
-    );
+    const w: GpuLinear = {
+      ...table,
+      name: `unembed ${table.name}`,
+      layout: 'NK',
+      N: table.rows,
+      K: table.cols,
+    };
+    await this.matmul(out, x, w, T, false, this.allRows ? this.maxT : 1);
   }
 
   /** Frees the uniforms of every recorded dispatch. */

@@ -155,15 +155,12 @@ export class WeightUploader {
     for (const l of m.layers) {
       layers.push({
         attnNorm: await this.norm(l.attnNorm),
-        q: await this.linear(l.q),
-        k: await this.linear(l.k),
-        v: await this.linear(l.v),
+        qkv: await this.linear(l.qkv),
         o: await this.linear(l.o),
         mlpNorm: await this.norm(l.mlpNorm),
         fc: l.fc && (await this.linear(l.fc)),
         proj: l.proj && (await this.linear(l.proj)),
-        gate: l.gate && (await this.linear(l.gate)),
-        up: l.up && (await this.linear(l.up)),
+        gateUp: l.gateUp && (await this.linear(l.gateUp)),
         down: l.down && (await this.linear(l.down)),
       });
     }

@@ -86,13 +86,10 @@ export class GpuRunner {
       ids: await this.buffer('ids', f32(T)),
       x: await this.buffer('x', f32(T * C)),
       h: await this.buffer('h', f32(T * C)),
-      q: await this.buffer('q', f32(T * NH * HS)),
-      k: await this.buffer('k', f32(T * NKV * HS)),
-      v: await this.buffer('v', f32(T * NKV * HS)),
+      qkv: await this.buffer('qkv', f32(T * (NH + 2 * NKV) * HS)),
       att: await this.buffer('att', f32(T * NH * HS)),
-      f: await this.buffer('f', f32(T * F)),
+      f: await this.buffer('f', f32(T * 2 * F)),
       g: await this.buffer('g', f32(T * F)),
-      u: await this.buffer('u', f32(T * F)),
       last: await this.buffer('last', f32(C)),
       logits: await this.buffer('logits', f32(T * V)),
     };
@@ -103,8 +100,15 @@ export class GpuRunner {
     this.readArgmax = await this.buffer('argmax readback', 4, read);
 
     this.prefillAll = new GpuOps(gpu, cfg, kv, T);
-    this.prefillLast = new GpuOps(gpu, cfg, kv, T);
-    this.decode = new GpuOps(gpu, cfg, kv, 1);
+    this.prefillLast = new GpuOps(gpu, cfg, kv, T, false);
+    this.decode = new GpuOps(gpu, cfg, kv, 1, false);
+    // Record the decode and prefill tapes now: every kernel is chosen (tuned, or read from the
+    // tuning cache) and compiled at load, not on the first token. What this writes to the KV
+    // cache at position 0 is overwritten by the first prefill.
+    await this.pass([0], 0, this.decode, false, 'none');
+    await this.pass([0], 0, this.prefillLast, false, 'none');
+    await gpu.finish();
+    await gpu.tuning.flush();
   }
 
   /** Runs ids at positions pos.. through one tape and submits, with an optional readback copy. */

@@ -36,17 +36,18 @@ export interface Matrix {
 
 export interface LayerWeights {
   attnNorm: Norm;
-  q: Linear;
-  k: Linear;
-  v: Linear;
+  /**
+   * q, k and v as one linear map: N = (NH + 2 NKV) HS outputs per row, q's then k's then v's.
+   * GPT-2 stores it so (c_attn); Llama's q_proj, k_proj, v_proj are stacked at load.
+   */
+  qkv: Linear;
   o: Linear;
   mlpNorm: Norm;
   /** GPT-2 MLP: proj(gelu(fc(x))). */
   fc?: Linear;
   proj?: Linear;
-  /** Llama MLP: down(silu(gate(x)) * up(x)). */
-  gate?: Linear;
-  up?: Linear;
+  /** Llama MLP: down(silu(gate(x)) * up(x)), gate and up stacked into one map of 2F outputs. */
+  gateUp?: Linear;
   down?: Linear;
 }
 
@@ -200,6 +201,41 @@ function linearNK(r: Resolver, prefix: string[], N: number, K: number, bias: boo
   return l;
 }
 
+/**
+ * nn.Linear layers that read the same input, stacked by output rows into one [sum N, K] map (one
+ * matmul instead of several). A bias is zero for a part that has none, when another part has one.
+ */
+function stackedNK(
+  r: Resolver,
+  parts: { prefix: string[]; N: number }[],
+  K: number,
+  bias: boolean | 'optional',
+): Linear {
+  const N = parts.reduce((n, p) => n + p.N, 0);
+  const found = parts.map((p) => {
+    const w = r.require(p.prefix.map((x) => `${x}.weight`));
+    const bs = p.prefix.map((x) => `${x}.bias`);
+    return { ...p, w, b: bias === true ? r.require(bs) : bias ? r.find(bs) : undefined };
+  });
+  const l: Linear = { w: EMPTY, layout: 'NK', N, K, name: found.map((p) => p.w.name).join(' + ') };
+  let row = 0;
+  for (const p of found) {
+    const at = row;
+    r.f32(p.w, [p.N, K], (d) => {
+      if (l.w === EMPTY) l.w = new Float32Array(N * K);
+      l.w.set(d, at * K);
+    });
+    if (p.b) {
+      r.f32(p.b, [p.N], (d) => {
+        l.b ??= new Float32Array(N);
+        l.b.set(d, at);
+      });
+    }
+    row += p.N;
+  }
+  return l;
+}
+
 /** GPT-2 Conv1D: weight [K, N], bias [N]. */
 function conv1d(r: Resolver, prefix: string[], K: number, N: number): Linear {
   const t = r.require(prefix.map((p) => `${p}.weight`));
@@ -207,13 +243,6 @@ function conv1d(r: Resolver, prefix: string[], K: number, N: number): Linear {
   r.f32(t, [K, N], (d) => (l.w = d));
   r.f32(r.require(prefix.map((p) => `${p}.bias`)), [N], (d) => (l.b = d));
   return l;
-}
-
-/** Columns [c0, c0 + n) of a row-major [rows, cols] matrix. */
-function columns(src: Float32Array, rows: number, cols: number, c0: number, n: number): Float32Array {
-  const out = new Float32Array(rows * n);
-  for (let i = 0; i < rows; i++) out.set(src.subarray(i * cols + c0, i * cols + c0 + n), i * n);
-  return out;
 }
 
 function gpt2Weights(r: Resolver, cfg: ModelConfig): ModelWeights {
@@ -224,23 +253,10 @@ function gpt2Weights(r: Resolver, cfg: ModelConfig): ModelWeights {
   const layers: LayerWeights[] = [];
   for (let i = 0; i < cfg.layers; i++) {
     const h = (s: string) => names(`h.${i}.${s}`);
-    // c_attn is one Conv1D [C, 3C] for q, k and v side by side: split its columns.
-    const attnW = r.require(h('attn.c_attn.weight'));
-    const attnB = r.require(h('attn.c_attn.bias'));
-    const [q, k, v] = [0, 1, 2].map(
-      (j): Linear => ({ w: EMPTY, b: EMPTY, layout: 'KN', N: C, K: C, name: `${attnW.name}[${'qkv'[j]}]` }),
-    );
-    r.f32(attnW, [C, 3 * C], (d) => {
-      for (const [j, l] of [q, k, v].entries()) l.w = columns(d, C, 3 * C, j * C, C);
-    });
-    r.f32(attnB, [3 * C], (d) => {
-      for (const [j, l] of [q, k, v].entries()) l.b = d.slice(j * C, (j + 1) * C);
-    });
     layers.push({
       attnNorm: norm(r, h('ln_1'), C, true),
-      q,
-      k,
-      v,
+      // c_attn is one Conv1D [C, 3C]: q, k and v side by side, as the fused layout wants them.
+      qkv: conv1d(r, h('attn.c_attn'), C, 3 * C),
       o: conv1d(r, h('attn.c_proj'), C, C),
       mlpNorm: norm(r, h('ln_2'), C, true),
       fc: conv1d(r, h('mlp.c_fc'), C, F),
@@ -266,13 +282,27 @@ function llamaWeights(r: Resolver, cfg: ModelConfig): ModelWeights {
     const qkvBias = cfg.qkvBias ? true : 'optional';
     layers.push({
       attnNorm: norm(r, l('input_layernorm'), C, false),
-      q: linearNK(r, l('self_attn.q_proj'), NH * HS, C, qkvBias),
-      k: linearNK(r, l('self_attn.k_proj'), NKV * HS, C, qkvBias),
-      v: linearNK(r, l('self_attn.v_proj'), NKV * HS, C, qkvBias),
+      qkv: stackedNK(
+        r,
+        [
+          { prefix: l('self_attn.q_proj'), N: NH * HS },
+          { prefix: l('self_attn.k_proj'), N: NKV * HS },
+          { prefix: l('self_attn.v_proj'), N: NKV * HS },
+        ],
+        C,
+        qkvBias,
+      ),
       o: linearNK(r, l('self_attn.o_proj'), C, NH * HS, cfg.attnOutBias ? true : 'optional'),
       mlpNorm: norm(r, l('post_attention_layernorm'), C, false),
-      gate: linearNK(r, l('mlp.gate_proj'), F, C, cfg.mlpBias ? true : 'optional'),
-      up: linearNK(r, l('mlp.up_proj'), F, C, cfg.mlpBias ? true : 'optional'),
+      gateUp: stackedNK(
+        r,
+        [
+          { prefix: l('mlp.gate_proj'), N: F },
+          { prefix: l('mlp.up_proj'), N: F },
+        ],
+        C,
+        cfg.mlpBias ? true : 'optional',
+      ),
       down: linearNK(r, l('mlp.down_proj'), C, F, cfg.mlpBias ? true : 'optional'),
     });
   }

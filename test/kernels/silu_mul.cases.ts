@@ -5,39 +5,61 @@ import { type KernelCase, randn } from './harness';
 // exp in f32 on the GPU: a few ulp.
 const tol = { atol: 1e-6, rtol: 2e-6 };
 
-function siluMul(N: number, seed: number, scale = 1): KernelCase {
+function siluMul(R: number, F: number, seed: number, scale = 1): KernelCase {
+  const gateUp = randn(R * 2 * F, seed, scale);
+  // The up halves at unit scale, whatever the gate scale.
+  for (let r = 0; r < R; r++) gateUp.set(randn(F, seed + 1 + r), r * 2 * F + F);
   return {
-    name: `N=${N} scale=${scale}`,
+    name: `R=${R} F=${F} scale=${scale}`,
     tol,
-    inputs: { gate: randn(N, seed, scale), up: randn(N, seed + 1) },
-    outputs: { out: new Float32Array(N) },
-    cpu: (o, i) => siluMulCpu(o.out as Float32Array, i.gate as Float32Array, i.up as Float32Array, N),
-    gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gate, i.up, N),
+    inputs: { gateUp },
+    outputs: { out: new Float32Array(R * F) },
+    cpu: (o, i) => siluMulCpu(o.out as Float32Array, i.gateUp as Float32Array, R, F),
+    gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gateUp, R, F),
   };
 }
 
 /** Extreme gates: exp(-g) overflows f32 below g = -88. */
 function siluExtremes(): KernelCase {
-  const gate = new Float32Array([
-    0, -1e-30, 1e-30, -80, -81, -88, -89, -100, -1e30, -3e38, 80, 100, 1e30, 3e38,
-  ]);
-  const N = gate.length;
-  const up = new Float32Array(N).fill(0.5);
+  const gate = [0, -1e-30, 1e-30, -80, -81, -88, -89, -100, -1e30, -3e38, 80, 100, 1e30, 3e38];
+  const F = gate.length;
+  const gateUp = new Float32Array([...gate, ...new Array(F).fill(0.5)]);
   return {
     name: 'extreme gates',
     tol,
-    inputs: { gate, up },
-    outputs: { out: new Float32Array(N) },
-    cpu: (o, i) => siluMulCpu(o.out as Float32Array, i.gate as Float32Array, i.up as Float32Array, N),
-    gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gate, i.up, N),
+    inputs: { gateUp },
+    outputs: { out: new Float32Array(F) },
+    cpu: (o, i) => siluMulCpu(o.out as Float32Array, i.gateUp as Float32Array, 1, F),
+    gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gateUp, 1, F),
+  };
+}
+
+/** Created for R rows, then update({ R: R2 }): rows R2.. keep their initial contents. */
+function shrink(R: number, R2: number, F: number, seed: number): KernelCase {
+  return {
+    name: `update({ R: ${R2} }) after creation with R=${R} F=${F}`,
+    tol,
+    inputs: { gateUp: randn(R * 2 * F, seed) },
+    outputs: { out: randn(R * F, seed + 1) },
+    cpu: (o, i) => siluMulCpu(o.out as Float32Array, i.gateUp as Float32Array, R2, F),
+    gpu: async (gpu, o, i) => (await silu_mul(gpu, o.out, i.gateUp, R, F)).update({ R: R2 }),
   };
 }
 
 export const variants = [{}];
 
 export const cases: KernelCase[] = [
-  ...[1, 3, 17, 65, 172, 1000, 4099].map((N, k) => siluMul(N, 10 * k)),
+  ...[
+    [1, 1],
+    [1, 3],
+    [3, 17],
+    [17, 65],
+    [2, 172],
+    [1, 1000],
+    [3, 4099],
+  ].map(([R, F], k) => siluMul(R, F, 10 * k)),
   // Gates far into both tails: sigmoid saturates to 0 and 1.
-  siluMul(1000, 99, 30),
+  siluMul(2, 1000, 99, 30),
   siluExtremes(),
+  shrink(5, 2, 17, 7000),
 ];
