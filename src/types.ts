@@ -27,6 +27,23 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** fetch used for URLs and repo ids (default globalThis.fetch); the demo passes one backed by Cache Storage. */
   fetch?: typeof fetch;
+  /** How the KV cache is stored: f32, or f16 packed two per u32 (half the memory and bandwidth). Default 'f32'. */
+  kvDtype?: 'f32' | 'f16';
+  /**
+   * Kernel selection per adapter: 'auto' (default) times the candidate kernels of each op on the
+   * model's shapes once per adapter and caches the fastest; 'off' uses the untuned defaults;
+   * 'retune' ignores the cache.
+   */
+  tuning?: 'auto' | 'off' | 'retune';
+  /** Forces a kernel variant per op for every shape, e.g. `{ matmul: 'gemv.r4.v4', attention: 'split.c256.wg64' }`. */
+  kernels?: Record<string, string>;
+  /**
+   * Where tuning choices persist: a file path in Node (default `~/.cache/wgpt/tuning.json`), an
+   * IndexedDB database name in a browser (default 'wgpt'); false keeps them in memory only.
+   */
+  tuningCache?: string | false;
+  /** Debug notes from the kernel tuner (candidates skipped, choices made). */
+  onTuningNote?: (message: string) => void;
 }
 
 export interface GenerateOptions {

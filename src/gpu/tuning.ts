@@ -338,13 +338,17 @@ export function indexedDbTuningStore(name = 'wgpt'): TuningStore {
   };
 }
 
-/** The default store of this environment, or null where there is none. */
-export function defaultTuningStore(): TuningStore | null {
+/**
+ * The store of this environment: `where` is a file path (Node) or an IndexedDB database name
+ * (browser); by default `~/.cache/wgpt/tuning.json` or 'wgpt'. Null where there is none.
+ */
+export function defaultTuningStore(where?: string): TuningStore | null {
   if (isNode()) {
     const env = process.env;
     const base = env.XDG_CACHE_HOME || (env.HOME ? `${env.HOME}/.cache` : '');
+    if (where) return fileTuningStore(where);
     return base ? fileTuningStore(`${base}/wgpt/tuning.json`) : null;
   }
-  if (typeof indexedDB !== 'undefined') return indexedDbTuningStore();
+  if (typeof indexedDB !== 'undefined') return indexedDbTuningStore(where);
   return null;
 }

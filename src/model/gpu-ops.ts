@@ -17,10 +17,7 @@ import { silu_mul } from '../kernels/silu_mul';
 import type { ModelConfig } from './config';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
-import { chooseMatmul } from './kernel-choice';
-
-/** Prefill kernels are tuned on a block of this many rows (the chunk is timed too long on slow adapters). */
-const TIMED_PREFILL_ROWS = 16;
+import { chooseAttention, chooseMatmul } from './kernel-choice';
 
 /** A copy between buffers, recorded on the tape like a dispatch (it splits the compute pass). */
 class Copy {
@@ -38,6 +35,8 @@ export interface KvCache {
   k: GPUBuffer[];
   v: GPUBuffer[];
   maxContext: number;
+  /** Packed halves (two per u32) instead of f32. */
+  f16: boolean;
 }
 
 export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
@@ -176,7 +175,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
             outOffset: block.start,
           };
           const bindings = { out, x, w: block.w, bias: block.b ?? null };
-          const kernel = await chooseMatmul(this.gpu, shape, bindings, Math.min(maxRows, TIMED_PREFILL_ROWS));
+          const kernel = await chooseMatmul(this.gpu, shape, bindings);
           return matmul(this.gpu, out, x, block.w, block.b ?? null, maxRows, w.K, block.rows, {
             ...shape,
             kernel,
@@ -217,12 +216,30 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
           srcStride: S,
           kOffset: NH * HS,
           vOffset: NH * HS + D,
+          f16Cache: this.kv.f16,
         }),
       { T, pos },
     );
     await this.use(
       `attention ${layer}`,
-      () => attention(this.gpu, out, qkv, kc, vc, this.maxT, NH, NKV, HS, { pos: 0, qStride: S }),
+      async () => {
+        const shape = {
+          T: this.maxT,
+          NH,
+          NKV,
+          HS,
+          ctx: this.kv.maxContext,
+          qStride: S,
+          f16Cache: this.kv.f16,
+        };
+        const kernel = await chooseAttention(this.gpu, shape, { out, q: qkv, kCache: kc, vCache: vc });
+        return attention(this.gpu, out, qkv, kc, vc, this.maxT, NH, NKV, HS, {
+          pos: 0,
+          qStride: S,
+          f16Cache: this.kv.f16,
+          kernel,
+        });
+      },
       { T, pos },
     );
   }

@@ -3,6 +3,8 @@
  * runs: the candidates for one shape, a check of a candidate against the CPU twin on synthetic
  * inputs of that shape, and a build on the op's real buffers for timing.
  */
+import { attention as attentionCpu } from '../cpu/attention';
+import { packF16 } from '../cpu/f16';
 import { type MatmulOptions, matmul as matmulCpu } from '../cpu/matmul';
 import {
   type CheckData,
@@ -16,6 +18,14 @@ import {
 } from '../gpu/check';
 import type { BufferRef, Gpu } from '../gpu/gpu';
 import type { Trial } from '../gpu/tuning';
+import {
+  type AttentionKernel,
+  attention,
+  attentionCandidates,
+  attentionKernelName,
+  DEFAULT_ATTENTION_KERNEL,
+  parseAttentionKernel,
+} from '../kernels/attention';
 import type { AnyDispatch } from '../kernels/dispatch';
 import {
   defaultMatmulKernel,
@@ -29,7 +39,17 @@ import {
 /** Ops with tuned kernels, and how a user-given variant name of each is parsed (null: not a name). */
 export const TUNED_OPS: Record<string, (name: string) => unknown> = {
   matmul: parseMatmulKernelName,
+  attention: (name) => {
+    try {
+      return parseAttentionKernel(name);
+    } catch {
+      return null;
+    }
+  },
 };
+
+/** Kernels for prefill blocks are timed on this many rows (a whole chunk takes too long on slow adapters). */
+export const TIMED_ROWS = 16;
 
 export interface MatmulShape extends MatmulOptions {
   M: number;
@@ -52,13 +72,12 @@ function checkDims(s: MatmulShape): { M: number; N: number } {
 
 /**
  * The tuner's trial of one matmul: `real` builds a candidate on the op's own buffers (for timing,
- * at `timedRows` rows: prefill kernels are timed on a short block).
+ * at up to TIMED_ROWS rows).
  */
 export function matmulTrial(
   gpu: Gpu,
   s: MatmulShape,
   real: (kernel: MatmulKernel) => Promise<AnyDispatch & { update(d: { M: number }): unknown }>,
-  timedRows = s.M,
 ): Trial {
   const kernels = matmulCandidates(gpu.features, s);
   const byName = new Map(kernels.map((k) => [matmulKernelName(k), k]));
@@ -98,7 +117,7 @@ export function matmulTrial(
     },
     async build(name) {
       const d = await real(byName.get(name)!);
-      d.update({ M: Math.min(timedRows, s.M) });
+      d.update({ M: Math.min(TIMED_ROWS, s.M) });
       return d;
     },
     dispose() {
@@ -112,12 +131,108 @@ export async function chooseMatmul(
   gpu: Gpu,
   s: MatmulShape,
   bindings: { out: BufferRef; x: BufferRef; w: BufferRef; bias: BufferRef | null },
-  timedRows?: number,
 ): Promise<MatmulKernel> {
   const real = (kernel: MatmulKernel) =>
     matmul(gpu, bindings.out, bindings.x, bindings.w, bindings.bias, s.M, s.K, s.N, { ...s, kernel });
-  const name = await gpu.tuning.choose('matmul', matmulShapeKey(s), () =>
-    matmulTrial(gpu, s, real, timedRows),
-  );
+  const name = await gpu.tuning.choose('matmul', matmulShapeKey(s), () => matmulTrial(gpu, s, real));
   return parseMatmulKernelName(name)!;
+}
+
+export interface AttentionShape {
+  /** Rows (positions) per call: 1 for decode, the prefill chunk otherwise. */
+  T: number;
+  NH: number;
+  NKV: number;
+  HS: number;
+  /** Positions the KV cache holds. */
+  ctx: number;
+  /** Floats between query rows (the fused qkv row). */
+  qStride: number;
+  f16Cache: boolean;
+}
+
+export function attentionShapeKey(s: AttentionShape): string {
+  return `T${s.T} NH${s.NH} NKV${s.NKV} HS${s.HS} ctx${s.ctx}${s.f16Cache ? ' f16' : ''}`;
+}
+
+/**
+ * The tuner's trial of one attention: checked on random caches at a position past the longest
+ * chunk a candidate splits into (so merges of several chunks are compared), timed on the real
+ * caches at mid-context.
+ */
+function attentionTrial(
+  gpu: Gpu,
+  s: AttentionShape,
+  real: (k: AttentionKernel) => Promise<AnyDispatch & { update(d: { T: number; pos: number }): unknown }>,
+): Trial {
+  const kernels = attentionCandidates(gpu, { T: s.T, HS: s.HS, ctx: s.ctx });
+  const byName = new Map(kernels.map((k) => [attentionKernelName(k), k]));
+  // Checked with at most 4 rows over a cache of at most 1100 positions (several chunks of 256).
+  const T = Math.min(s.T, 4);
+  const ctx = Math.min(s.ctx, 1100);
+  const pos = ctx - T;
+  const D = s.NKV * s.HS;
+  let up: Uploaded | undefined;
+  let data: (CheckData & { expected: Record<string, Host> }) | undefined;
+  const prepare = async () => {
+    if (data && up) return { data, up };
+    const q = uniform(T * s.qStride, 5);
+    const kf = uniform(ctx * D, 6);
+    const vf = uniform(ctx * D, 7);
+    const [k, v] = s.f16Cache ? [packRows(kf, ctx, D), packRows(vf, ctx, D)] : [kf, vf];
+    const out = new Float32Array(T * s.NH * s.HS);
+    attentionCpu(out, q, k, v, T, s.NH, s.NKV, s.HS, { pos, qStride: s.qStride, f16Cache: s.f16Cache });
+    data = { inputs: { q, k, v }, outputs: { out: out.length }, expected: { out } };
+    up = await uploadCheckData(gpu, 'attention check', data);
+    return { data, up };
+  };
+  return {
+    candidates: [...byName.keys()],
+    fallback: attentionKernelName(DEFAULT_ATTENTION_KERNEL),
+    async check(name) {
+      const { up: u, data: d } = await prepare();
+      const kernel = byName.get(name)!;
+      const opts = { pos, qStride: s.qStride, f16Cache: s.f16Cache, kernel };
+      const dispatch = await attention(gpu, u.out.out, u.inp.q, u.inp.k, u.inp.v, T, s.NH, s.NKV, s.HS, opts);
+      try {
+        return await runAndCompare(gpu, dispatch, u.out, d.expected, { atol: 2e-5, rtol: 1e-4 });
+      } finally {
+        dispatch.destroy();
+      }
+    },
+    async build(name) {
+      const d = await real(byName.get(name)!);
+      const T1 = Math.min(s.T, TIMED_ROWS);
+      d.update({ T: T1, pos: Math.max(0, Math.floor(s.ctx / 2) - T1) });
+      return d;
+    },
+    dispose() {
+      up?.destroy();
+    },
+  };
+}
+
+/** Packs each of `rows` rows of `cols` floats into ceil(cols / 2) words (the f16 cache layout). */
+function packRows(x: Float32Array, rows: number, cols: number): Uint32Array {
+  const w = Math.ceil(cols / 2);
+  const out = new Uint32Array(rows * w);
+  for (let r = 0; r < rows; r++) out.set(packF16(x.subarray(r * cols, (r + 1) * cols)), r * w);
+  return out;
+}
+
+/** The attention kernel for a shape on this adapter: forced, cached, tuned, or the default. */
+export async function chooseAttention(
+  gpu: Gpu,
+  s: AttentionShape,
+  bindings: { out: BufferRef; q: BufferRef; kCache: BufferRef; vCache: BufferRef },
+): Promise<AttentionKernel> {
+  const real = (kernel: AttentionKernel) =>
+    attention(gpu, bindings.out, bindings.q, bindings.kCache, bindings.vCache, s.T, s.NH, s.NKV, s.HS, {
+      pos: 0,
+      qStride: s.qStride,
+      f16Cache: s.f16Cache,
+      kernel,
+    });
+  const name = await gpu.tuning.choose('attention', attentionShapeKey(s), () => attentionTrial(gpu, s, real));
+  return parseAttentionKernel(name);
 }

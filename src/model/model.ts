@@ -4,6 +4,7 @@
  */
 import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
 import { Gpu } from '../gpu/gpu';
+import { defaultTuningStore } from '../gpu/tuning';
 import type {
   FinishReason,
   GenerateEvent,
@@ -23,7 +24,7 @@ import { loadWeights } from './weights';
 
 /** Loads a model (folder, URL, Hugging Face repo id, or picked files) and uploads it to the GPU. */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
-  validateLoadOptions(options);
+  const valid = validateLoadOptions(options);
   const files = openSource(source, {
     fetch: options.fetch,
     signal: options.signal,
@@ -40,11 +41,20 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   const tokenizer = await Tokenizer.fromFiles(files, config);
   const weights = await loadWeights(files, config);
   options.signal?.throwIfAborted();
-  const gpu = await Gpu.create({ device: options.device });
+  const gpu = await Gpu.create({
+    device: options.device,
+    tuning: {
+      mode: valid.tuning,
+      force: options.kernels,
+      store: options.tuningCache === false ? null : defaultTuningStore(options.tuningCache),
+      log: options.onTuningNote,
+    },
+  });
   let uploaded = 0;
   const total = weightsBytes(weights, options.dtype ?? 'f32');
   const runner = await GpuRunner.create(gpu, config, weights, {
-    dtype: options.dtype ?? 'f32',
+    dtype: valid.dtype,
+    kvDtype: valid.kvDtype,
     maxContext,
     validVocab: Math.min(tokenizer.vocabSize, config.vocabSize),
     onUpload: (bytes) => {

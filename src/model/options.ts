@@ -1,6 +1,7 @@
 /** Validation and defaults for the public options; each bad value is an InvalidOptionError naming it. */
 import { InvalidOptionError } from '../errors';
 import type { GenerateOptions, LoadOptions } from '../types';
+import { TUNED_OPS } from './kernel-choice';
 
 /** Generate options with every sampling default filled in. */
 export interface NormalizedGenerateOptions {
@@ -96,7 +97,9 @@ export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGene
 }
 
 /** Checks load options (device, progress callback, signal and fetch are passed through). */
-export function validateLoadOptions(o: LoadOptions = {}): LoadOptions & { dtype: 'f32' | 'f16' } {
+export function validateLoadOptions(
+  o: LoadOptions = {},
+): LoadOptions & Required<Pick<LoadOptions, 'dtype' | 'kvDtype' | 'tuning'>> {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
   const dtype = o.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') {
@@ -114,5 +117,39 @@ export function validateLoadOptions(o: LoadOptions = {}): LoadOptions & { dtype:
   if (o.signal !== undefined && (typeof o.signal !== 'object' || typeof o.signal?.aborted !== 'boolean')) {
     throw new InvalidOptionError('signal', 'must be an AbortSignal');
   }
-  return { ...o, dtype };
+  const kvDtype = o.kvDtype ?? 'f32';
+  if (kvDtype !== 'f32' && kvDtype !== 'f16') {
+    throw new InvalidOptionError('kvDtype', `must be 'f32' or 'f16', got ${show(kvDtype)}`);
+  }
+  const tuning = o.tuning ?? 'auto';
+  if (tuning !== 'auto' && tuning !== 'off' && tuning !== 'retune') {
+    throw new InvalidOptionError('tuning', `must be 'auto', 'off' or 'retune', got ${show(tuning)}`);
+  }
+  if (o.kernels !== undefined) {
+    if (typeof o.kernels !== 'object' || o.kernels === null || Array.isArray(o.kernels)) {
+      throw new InvalidOptionError('kernels', `must map op names to variant names, got ${show(o.kernels)}`);
+    }
+    for (const [op, name] of Object.entries(o.kernels)) {
+      const parse = TUNED_OPS[op];
+      if (!parse) {
+        throw new InvalidOptionError(
+          'kernels',
+          `'${op}' has no kernel variants; ops with variants: ${Object.keys(TUNED_OPS).join(', ')}`,
+        );
+      }
+      if (typeof name !== 'string' || parse(name) === null) {
+        throw new InvalidOptionError('kernels', `${show(name)} is not a ${op} variant name`);
+      }
+    }
+  }
+  if (o.tuningCache !== undefined && o.tuningCache !== false && typeof o.tuningCache !== 'string') {
+    throw new InvalidOptionError(
+      'tuningCache',
+      `must be a path / database name or false, got ${show(o.tuningCache)}`,
+    );
+  }
+  if (o.onTuningNote !== undefined && typeof o.onTuningNote !== 'function') {
+    throw new InvalidOptionError('onTuningNote', 'must be a function');
+  }
+  return { ...o, dtype, kvDtype, tuning };
 }

@@ -14,6 +14,8 @@ import type { ModelWeights } from './weights';
 
 export interface RunnerOptions {
   dtype: Dtype;
+  /** KV cache storage (default 'f32'). */
+  kvDtype?: Dtype;
   maxContext: number;
   /** Largest number of prompt positions per prefill submission. */
   prefillChunk?: number;
@@ -76,10 +78,13 @@ export class GpuRunner {
     }
     this.buffers.push(...weightBuffers(this.weights));
 
-    const kv = { k: [] as GPUBuffer[], v: [] as GPUBuffer[], maxContext: this.opts.maxContext };
+    const f16 = this.opts.kvDtype === 'f16';
+    const kv = { k: [] as GPUBuffer[], v: [] as GPUBuffer[], maxContext: this.opts.maxContext, f16 };
+    // [maxContext, NKV * HS] floats, or rows of packed halves.
+    const rowBytes = (f16 ? Math.ceil((NKV * HS) / 2) : NKV * HS) * 4;
     for (let l = 0; l < cfg.layers; l++) {
-      kv.k.push(await this.buffer(`kv.k[${l}]`, this.opts.maxContext * NKV * HS * 4));
-      kv.v.push(await this.buffer(`kv.v[${l}]`, this.opts.maxContext * NKV * HS * 4));
+      kv.k.push(await this.buffer(`kv.k[${l}]`, this.opts.maxContext * rowBytes));
+      kv.v.push(await this.buffer(`kv.v[${l}]`, this.opts.maxContext * rowBytes));
     }
     const f32 = (n: number) => n * 4;
     this.act = {
