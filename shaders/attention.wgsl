@@ -51,22 +51,29 @@ override WG: u32 = 64;
 const MAX_HS: u32 = 256u;
 const LOWEST: f32 = -3.4028234663852886e38;
 
-// Element i of cache row j.
-fn kAt(j: u32, i: u32) -> f32 {
+// Where cache row j starts (in floats, or under F16 in u32 words).
+fn rowStart(j: u32) -> u32 {
 #if ${F16}
-  let words = (params.NKV * params.HS + 1u) / 2u;
-  return unpack2x16float(kCache[j * words + i / 2u])[i & 1u];
+  return j * ((params.NKV * params.HS + 1u) / 2u);
 #else
-  return kCache[j * params.NKV * params.HS + i];
+  return j * params.NKV * params.HS;
 #endif
 }
 
-fn vAt(j: u32, i: u32) -> f32 {
+// Element i of the cache row that starts at `row` (see rowStart).
+fn kAt(row: u32, i: u32) -> f32 {
 #if ${F16}
-  let words = (params.NKV * params.HS + 1u) / 2u;
-  return unpack2x16float(vCache[j * words + i / 2u])[i & 1u];
+  return unpack2x16float(kCache[row + i / 2u])[i & 1u];
 #else
-  return vCache[j * params.NKV * params.HS + i];
+  return kCache[row + i];
+#endif
+}
+
+fn vAt(row: u32, i: u32) -> f32 {
+#if ${F16}
+  return unpack2x16float(vCache[row + i / 2u])[i & 1u];
+#else
+  return vCache[row + i];
 #endif
 }
 
@@ -130,10 +137,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var m = LOWEST;
   var l = 0.0;
   for (var j = w.start; j < w.end; j++) {
+    let row = rowStart(j);
     var part = 0.0;
     for (var a = 0u; a < SG_DIMS; a++) {
       let d = lid + a * WG;
-      if (d < HS) { part += qv[a] * kAt(j, kvOffset + d); }
+      if (d < HS) { part += qv[a] * kAt(row, kvOffset + d); }
     }
     let s = subgroupAdd(part);
     // One exp per key: either the new score is below the max, or it becomes the max.
@@ -149,7 +157,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     l += p;
     for (var a = 0u; a < SG_DIMS; a++) {
       let d = lid + a * WG;
-      if (d < HS) { acc[a] += p * vAt(j, kvOffset + d); }
+      if (d < HS) { acc[a] += p * vAt(row, kvOffset + d); }
     }
   }
   // A workgroup spread over several subgroups summed only part of each dot: poison the result
@@ -193,8 +201,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let n = min(WG, w.end - base);
     var s = LOWEST;
     if (lid < n) {
+      let row = rowStart(base + lid);
       var dot = 0.0;
-      for (var d = 0u; d < HS; d++) { dot += qs[d] * kAt(base + lid, kvOffset + d); }
+      for (var d = 0u; d < HS; d++) { dot += qs[d] * kAt(row, kvOffset + d); }
       s = dot;
     }
     scores[lid] = s;
@@ -209,9 +218,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     for (var j = 0u; j < n; j++) {
       let p = exp(scores[j] - mNew);
       l += p;
+      let row = rowStart(base + j);
       for (var a = 0u; a < nAcc; a++) {
         let d = lid + a * WG;
-        if (d < HS) { acc[a] += p * vAt(base + j, kvOffset + d); }
+        if (d < HS) { acc[a] += p * vAt(row, kvOffset + d); }
       }
     }
     m = mNew;
