@@ -7,6 +7,7 @@
 export * from './errors';
 export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';
 export { Gpu } from './gpu/gpu';
+export type { CandidateResult, TuningChoice, TuningMode } from './gpu/tuning';
 export type { ModelConfig } from './model/config';
 export { DEFAULT_MODEL } from './model/default-model';
 export { loadModel, Model } from './model/model';

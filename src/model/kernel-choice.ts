@@ -36,12 +36,18 @@ import {
   parseMatmulKernelName,
 } from '../kernels/matmul';
 
-/** Ops with tuned kernels, and how a user-given variant name of each is parsed (null: not a name). */
-export const TUNED_OPS: Record<string, (name: string) => unknown> = {
-  matmul: parseMatmulKernelName,
+/**
+ * Ops with tuned kernels, and for each the canonical name of a user-given variant name (constants
+ * left out take their defaults: 'gemv.r4' is 'gemv.wg64.r4'), or null when it names no variant.
+ */
+export const TUNED_OPS: Record<string, (name: string) => string | null> = {
+  matmul: (name) => {
+    const k = parseMatmulKernelName(name);
+    return k && matmulKernelName(k);
+  },
   attention: (name) => {
     try {
-      return parseAttentionKernel(name);
+      return attentionKernelName(parseAttentionKernel(name));
     } catch {
       return null;
     }
@@ -60,7 +66,7 @@ export interface MatmulShape extends MatmulOptions {
 
 /** The tuner's key of a matmul shape: every fact a kernel's speed or validity depends on. */
 export function matmulShapeKey(s: MatmulShape): string {
-  return `M${s.M} K${s.K} N${s.N} ${s.wLayout}${s.f16 ? ' f16' : ''}`;
+  return `M${s.M} K${s.K} N${s.N} ${s.wLayout}${s.f16 ? ' f16' : ''}${s.bias ? ' +b' : ''}${s.accumulate ? ' +=' : ''}`;
 }
 
 /** Rows and outputs a check computes on the CPU: the real K; N and M capped, their remainders kept. */
@@ -105,7 +111,8 @@ export function matmulTrial(
     async check(name) {
       const { data: d, up: u } = await prepare();
       resetOutputs(gpu, u, d);
-      const kernel = byName.get(name)!;
+      const kernel = byName.get(name) ?? parseMatmulKernelName(name);
+      if (!kernel) throw new Error(`'${name}' is not a matmul variant`);
       const bias = s.bias ? u.inp.bias : null;
       const dispatch = await matmul(gpu, u.out.out, u.inp.x, u.inp.w, bias, M, K, N, { ...opts, kernel });
       try {
@@ -116,7 +123,7 @@ export function matmulTrial(
       }
     },
     async build(name) {
-      const d = await real(byName.get(name)!);
+      const d = await real(byName.get(name) ?? parseMatmulKernelName(name)!);
       d.update({ M: Math.min(TIMED_ROWS, s.M) });
       return d;
     },
@@ -191,7 +198,7 @@ function attentionTrial(
     fallback: attentionKernelName(DEFAULT_ATTENTION_KERNEL),
     async check(name) {
       const { up: u, data: d } = await prepare();
-      const kernel = byName.get(name)!;
+      const kernel = byName.get(name) ?? parseAttentionKernel(name);
       const opts = { pos, qStride: s.qStride, f16Cache: s.f16Cache, kernel };
       const dispatch = await attention(gpu, u.out.out, u.inp.q, u.inp.k, u.inp.v, T, s.NH, s.NKV, s.HS, opts);
       try {
@@ -201,7 +208,7 @@ function attentionTrial(
       }
     },
     async build(name) {
-      const d = await real(byName.get(name)!);
+      const d = await real(byName.get(name) ?? parseAttentionKernel(name));
       const T1 = Math.min(s.T, TIMED_ROWS);
       d.update({ T: T1, pos: Math.max(0, Math.floor(s.ctx / 2) - T1) });
       return d;

@@ -4,7 +4,7 @@
  */
 import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
 import { Gpu } from '../gpu/gpu';
-import { defaultTuningStore } from '../gpu/tuning';
+import { defaultTuningStore, type TuningChoice } from '../gpu/tuning';
 import type {
   FinishReason,
   GenerateEvent,
@@ -45,7 +45,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     device: options.device,
     tuning: {
       mode: valid.tuning,
-      force: options.kernels,
+      force: valid.kernels,
       store: options.tuningCache === false ? null : defaultTuningStore(options.tuningCache),
       log: options.onTuningNote,
     },
@@ -104,6 +104,15 @@ export class Model {
   /** Bytes of weights resident on the GPU (what one decode step reads at least once). */
   get weightBytes(): number {
     return this.runner.weightBytes;
+  }
+
+  /**
+   * The kernel variant each tuned op runs at each shape on this adapter, and where the choice came
+   * from ('tuned' now, read from the 'cache', 'forced' by the `kernels` option, or the 'default'),
+   * with every candidate's timing when it was tuned now.
+   */
+  kernelChoices(): Promise<TuningChoice[]> {
+    return this.gpu.tuning.choices();
   }
 
   /** Adapter description: vendor, architecture, and whether it is a software (CPU) implementation. */

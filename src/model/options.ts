@@ -96,10 +96,10 @@ export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGene
   };
 }
 
-/** Checks load options (device, progress callback, signal and fetch are passed through). */
+/** Checks load options (device, progress callback, signal and fetch are passed through); forced kernel names come back canonical. */
 export function validateLoadOptions(
   o: LoadOptions = {},
-): LoadOptions & Required<Pick<LoadOptions, 'dtype' | 'kvDtype' | 'tuning'>> {
+): LoadOptions & Required<Pick<LoadOptions, 'dtype' | 'kvDtype' | 'tuning' | 'kernels'>> {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
   const dtype = o.dtype ?? 'f32';
   if (dtype !== 'f32' && dtype !== 'f16') {
@@ -125,21 +125,22 @@ export function validateLoadOptions(
   if (tuning !== 'auto' && tuning !== 'off' && tuning !== 'retune') {
     throw new InvalidOptionError('tuning', `must be 'auto', 'off' or 'retune', got ${show(tuning)}`);
   }
+  const kernels: Record<string, string> = {};
   if (o.kernels !== undefined) {
     if (typeof o.kernels !== 'object' || o.kernels === null || Array.isArray(o.kernels)) {
       throw new InvalidOptionError('kernels', `must map op names to variant names, got ${show(o.kernels)}`);
     }
     for (const [op, name] of Object.entries(o.kernels)) {
-      const parse = TUNED_OPS[op];
-      if (!parse) {
+      const canonical = TUNED_OPS[op];
+      if (!canonical) {
         throw new InvalidOptionError(
           'kernels',
           `'${op}' has no kernel variants; ops with variants: ${Object.keys(TUNED_OPS).join(', ')}`,
         );
       }
-      if (typeof name !== 'string' || parse(name) === null) {
-        throw new InvalidOptionError('kernels', `${show(name)} is not a ${op} variant name`);
-      }
+      const named = typeof name === 'string' ? canonical(name) : null;
+      if (named === null) throw new InvalidOptionError('kernels', `${show(name)} is not a ${op} variant name`);
+      kernels[op] = named;
     }
   }
   if (o.tuningCache !== undefined && o.tuningCache !== false && typeof o.tuningCache !== 'string') {
@@ -151,5 +152,5 @@ export function validateLoadOptions(
   if (o.onTuningNote !== undefined && typeof o.onTuningNote !== 'function') {
     throw new InvalidOptionError('onTuningNote', 'must be a function');
   }
-  return { ...o, dtype, kvDtype, tuning };
+  return { ...o, dtype, kvDtype, tuning, kernels };
 }
