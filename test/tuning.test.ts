@@ -188,11 +188,12 @@ describe('tuned models', () => {
     expect(await greedy(off)).toEqual(ids);
     off.dispose();
 
-    for (const kernels of [
+    const bad: Record<string, string>[] = [
       { matmul: 'no-such-kernel' },
       { softmax: 'online.wg64' },
       { attention: 'split.wg64' },
-    ]) {
+    ];
+    for (const kernels of bad) {
       const e = await loadModel(defaultModelPath(), { kernels }).catch((x) => x);
       expect(e).toBeInstanceOf(InvalidOptionError);
       expect(e.option).toBe('kernels');

@@ -5,7 +5,7 @@
  */
 import type { Gpu } from '../gpu/gpu';
 import { attention } from '../kernels/attention';
-import type { AnyDispatch } from '../kernels/dispatch';
+import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
 import { kv_append } from '../kernels/kv_append';
@@ -42,7 +42,7 @@ export interface KvCache {
 export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   private tape: { key: string; step: Step }[] = [];
   private at = 0;
-  private recorded: Step[] = [];
+  private recorded: { key: string; step: Step }[] = [];
 
   constructor(
     readonly gpu: Gpu,
@@ -65,7 +65,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     const device = this.gpu.device;
     const encoder = device.createCommandEncoder({ label });
     let pass: GPUComputePassEncoder | undefined;
-    for (const s of this.recorded) {
+    for (const { step: s } of this.recorded) {
       if (s.kind === 'dispatch') {
         pass ??= encoder.beginComputePass({ label });
         s.d.encode(pass);
@@ -95,7 +95,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     this.at++;
     if (entry.step.kind === 'dispatch') {
       entry.step.d.update(dims);
-      this.recorded.push(entry.step);
+      this.recorded.push(entry);
     }
   }
 
@@ -264,7 +264,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     this.at++;
     if (entry.step.kind !== 'copy') throw new Error('forward pass changed between calls at lastRow');
     entry.step.c.srcOffset = (T - 1) * bytes;
-    this.recorded.push(entry.step);
+    this.recorded.push(entry);
   }
 
   async unembed(out: GPUBuffer, x: GPUBuffer, table: GpuTable, T: number) {
@@ -276,6 +276,13 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
       K: table.cols,
     };
     await this.matmul(out, x, w, T, false, this.allRows ? this.maxT : 1);
+  }
+
+  /** The dispatches of the last pass, in order, each with its op's key (copies left out). */
+  dispatches(): { key: string; dispatch: Dispatch<unknown> }[] {
+    return this.recorded.flatMap(({ key, step }) =>
+      step.kind === 'dispatch' ? partsOf(step.d).map((dispatch) => ({ key, dispatch })) : [],
+    );
   }
 
   /** Frees the uniforms of every recorded dispatch. */

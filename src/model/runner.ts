@@ -4,6 +4,7 @@
  * one submission (write the token id, replay the decode tape, copy out what sampling needs).
  */
 import type { Gpu } from '../gpu/gpu';
+import { timeDispatches } from '../gpu/timing';
 import { argmax } from '../kernels/argmax';
 import type { Dispatch } from '../kernels/dispatch';
 import type { ModelConfig } from './config';
@@ -187,6 +188,29 @@ export class GpuRunner {
   private async readLast(greedy: boolean): Promise<Float32Array | number> {
     if (greedy) return new Uint32Array(await this.mapped(this.readArgmax, 4))[0];
     return new Float32Array(await this.mapped(this.readLogits, this.cfg.vocabSize * 4));
+  }
+
+  /** Dispatches one decode step encodes: the forward tape, plus the argmax of a greedy step. */
+  decodeDispatchCount(): number {
+    return this.decode.dispatches().length + 1;
+  }
+
+  /**
+   * Each dispatch of the decode tape at position `pos` timed on its own (many calls of it back to
+   * back, GPU timestamps when the adapter has them): where the time of a step goes.
+   */
+  async profileDecode(pos: number): Promise<{ key: string; kernel: string; variant: string; ms: number }[]> {
+    await this.pass([0], pos, this.decode, false, 'none');
+    await this.gpu.finish();
+    const out = [];
+    const opts = { targetPassMs: 10, reps: 3, warmup: 1, maxCallsPerPass: 50 };
+    for (const { key, dispatch } of this.decode.dispatches()) {
+      const t = await timeDispatches(this.gpu, [dispatch], opts);
+      out.push({ key, kernel: dispatch.p.kernel, variant: dispatch.p.variant, ms: t.ms });
+    }
+    const argmax = await timeDispatches(this.gpu, [this.argmaxDispatch], opts);
+    out.push({ key: 'argmax', kernel: 'argmax', variant: this.argmaxDispatch.p.variant, ms: argmax.ms });
+    return out;
   }
 
   destroy(): void {
