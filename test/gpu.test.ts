@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLostError, ShaderCompileError } from '../src/errors';
 import { Gpu } from '../src/gpu/gpu';
 import { markersOf, paramsLayout, preprocess, shaderSources } from '../src/gpu/shader';
+import { residual } from '../src/kernels/residual';
 
 let gpu: Gpu;
 beforeAll(async () => {
@@ -18,6 +19,26 @@ describe('GPU runtime', () => {
     expect(typeof gpu.features.shaderF16).toBe('boolean');
     // The engine asks for the adapter's largest binding, not the 128 MiB default.
     expect(gpu.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
+  });
+
+  it('a uniform is written only when its values change', async () => {
+    const a = await gpu.createBuffer('a', 64);
+    const b = await gpu.createBuffer('b', 64);
+    try {
+      const d = await residual(gpu, a, a, b, 16);
+      expect(d.uniformWrites).toBe(1);
+      d.update({ N: 16 });
+      d.update({ N: 16 });
+      expect(d.uniformWrites).toBe(1);
+      d.update({ N: 8 });
+      expect(d.uniformWrites).toBe(2);
+      await d.run();
+      expect([...(await gpu.readF32(a, 16))].every((x) => x === 0)).toBe(true);
+      d.destroy();
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 
   it('a WGSL error is a ShaderCompileError naming the kernel, variant, line and message', async () => {

@@ -23,16 +23,20 @@ export interface CpuKinds {
 }
 
 export class CpuOps implements Ops<Float32Array, CpuKinds> {
-  readonly k: Float32Array[];
-  readonly v: Float32Array[];
+  readonly k: (Float32Array | Uint32Array)[];
+  readonly v: (Float32Array | Uint32Array)[];
 
   constructor(
     readonly cfg: ModelConfig,
     readonly maxContext: number,
+    /** The KV cache holds packed halves, as the GPU's `kvDtype: 'f16'` stores it. */
+    readonly kvF16 = false,
   ) {
     const D = cfg.kvHeads * cfg.headDim;
-    this.k = Array.from({ length: cfg.layers }, () => new Float32Array(maxContext * D));
-    this.v = Array.from({ length: cfg.layers }, () => new Float32Array(maxContext * D));
+    const cache = () =>
+      kvF16 ? new Uint32Array(maxContext * Math.ceil(D / 2)) : new Float32Array(maxContext * D);
+    this.k = Array.from({ length: cfg.layers }, cache);
+    this.v = Array.from({ length: cfg.layers }, cache);
   }
 
   async embed(
@@ -81,8 +85,13 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
       srcStride: S,
       kOffset: NH * HS,
       vOffset: NH * HS + D,
+      f16Cache: this.kvF16,
     });
-    attention(out, qkv, this.k[layer], this.v[layer], T, NH, NKV, HS, { pos, qStride: S });
+    attention(out, qkv, this.k[layer], this.v[layer], T, NH, NKV, HS, {
+      pos,
+      qStride: S,
+      f16Cache: this.kvF16,
+    });
   }
 
   async gelu(out: Float32Array, x: Float32Array, T: number) {
@@ -120,9 +129,14 @@ export function cpuActivations(cfg: ModelConfig, T: number): Activations<Float32
 }
 
 /** The reference forward: logits [ids.length, V] of every position, computed on the CPU. */
-export async function cpuLogits(cfg: ModelConfig, w: ModelWeights, ids: number[]): Promise<Float32Array> {
+export async function cpuLogits(
+  cfg: ModelConfig,
+  w: ModelWeights,
+  ids: number[],
+  kvF16 = false,
+): Promise<Float32Array> {
   const T = ids.length;
-  const ops = new CpuOps(cfg, T);
+  const ops = new CpuOps(cfg, T, kvF16);
   const act = cpuActivations(cfg, T);
   act.ids.set(ids);
   await forward(ops, cfg, w, act, T, 0, true);

@@ -157,6 +157,21 @@ const logitChecks: ModelCheck[] = Object.entries(RANDOM_MODELS).flatMap(([name, 
 export const modelChecks: ModelCheck[] = [
   ...logitChecks,
   {
+    name: 'f16 KV cache: logits of every position match the CPU reference with the same f16 cache',
+    async run() {
+      const files = RANDOM_MODELS['llama GQA 4/2 untied']();
+      const ref = await reference(files);
+      const want = await cpuLogits(ref.cfg, ref.w, PROMPT, true);
+      const got = await withModel(files, { kvDtype: 'f16' }, (m) => m.logits(PROMPT));
+      expectClose('kvDtype f16', got, want, 2e-4, 1e-3);
+      // The f16 cache does change the logits: the reference really models it.
+      const f32 = await cpuLogits(ref.cfg, ref.w, PROMPT);
+      let diff = 0;
+      for (let i = 0; i < f32.length; i++) diff = Math.max(diff, Math.abs(f32[i] - want[i]));
+      if (!(diff > 0)) fail('an f16 cache changed nothing: is it really f16?');
+    },
+  },
+  {
     name: 'decoding with the KV cache gives the logits of recomputing the whole sequence',
     async run() {
       const files = RANDOM_MODELS['llama GQA 4/2 untied']();
