@@ -1,15 +1,16 @@
 /**
  * The `wgpt` command line:
  *   wgpt generate [--model <folder|url|repo-id>] --prompt "..." [--max-tokens N] [--temperature T]
- *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16] [--json]
+ *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16]
+ *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--json]
  * Without --model it uses the embedded default model (models/tinystories-656k).
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, WgptError } from './errors';
 import { defaultModelPath } from './model/default-model';
 import { loadModel } from './model/model';
-import { validateGenerateOptions } from './model/options';
-import type { GenerateOptions, GenerateSummary } from './types';
+import { validateGenerateOptions, validateLoadOptions } from './model/options';
+import type { GenerateOptions, GenerateSummary, LoadOptions } from './types';
 
 const USAGE = `usage: wgpt generate [--model <folder|url|repo-id>] --prompt "text" [options]
 
@@ -21,6 +22,9 @@ options:
   --top-k <k>  --top-p <p>  --min-p <p>  --repetition-penalty <r>
   --seed <s>                same seed and options give the same tokens
   --dtype <f32|f16>         weight storage on the GPU (default f32)
+  --kv-dtype <f32|f16>      KV cache storage on the GPU (default f32)
+  --tuning <auto|off|retune>  kernel selection per adapter: cached timing (default), untuned defaults, or time again
+  --kernel <op=variant>     force a kernel variant, e.g. --kernel matmul=gemv.r4.v4 (repeatable)
   --json                    print one JSON object with the prompt and generated token ids
 `;
 
@@ -51,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
       'repetition-penalty': { type: 'string' },
       seed: { type: 'string' },
       dtype: { type: 'string' },
+      'kv-dtype': { type: 'string' },
+      tuning: { type: 'string' },
+      kernel: { type: 'string', multiple: true },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -73,8 +80,22 @@ export async function main(argv: string[]): Promise<number> {
   if (dtype !== 'f32' && dtype !== 'f16')
     throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
 
-  validateGenerateOptions(options); // bad options fail before the model loads
-  const model = await loadModel(values.model ?? defaultModelPath(), { dtype });
+  const kernels: Record<string, string> = {};
+  for (const k of values.kernel ?? []) {
+    const [op, variant] = k.split('=');
+    if (!op || !variant) throw new InvalidOptionError('--kernel', `expects op=variant, got '${k}'`);
+    kernels[op] = variant;
+  }
+  const load: LoadOptions = {
+    dtype,
+    kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
+    tuning: values.tuning as LoadOptions['tuning'],
+    kernels,
+  };
+  // Bad options fail before the model loads.
+  validateGenerateOptions(options);
+  validateLoadOptions(load);
+  const model = await loadModel(values.model ?? defaultModelPath(), load);
   try {
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());

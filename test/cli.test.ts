@@ -59,10 +59,23 @@ describe('wgpt CLI', () => {
     expect(out.text.length).toBeGreaterThan(0);
   });
 
+  it('runs with an f16 KV cache and a forced kernel variant', async () => {
+    const r = await wgpt(
+      ...['generate', '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '5'],
+      ...['--kv-dtype', 'f16', '--kernel', 'matmul=gemv.r1', '--tuning', 'off', '--json'],
+    );
+    expect(r.stderr).not.toMatch(/wgpt:/);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).tokenIds).toHaveLength(5);
+  });
+
   it('rejects a bad option with a typed message and exit code 1', async () => {
     const r = await wgpt('generate', '--prompt', 'x', '--top-p', '2');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/InvalidOptionError: invalid option 'topP'/);
+    const k = await wgpt('generate', '--prompt', 'x', '--kernel', 'matmul=nope');
+    expect(k.code).toBe(1);
+    expect(k.stderr).toMatch(/InvalidOptionError: invalid option 'kernels': "nope" is not a matmul variant name/);
     const m = await wgpt('generate', '--model', '/nonexistent/model', '--prompt', 'x');
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/config\.json/);
