@@ -13,7 +13,7 @@ export interface SampleGpuOptions extends SampleKernelOptions {
   workgroupSize?: number;
 }
 
-/** Workgroup memory of the shader less the four WG-sized arrays (histograms, candidates, state). */
+/** Workgroup memory of the shader besides its four WG-sized arrays: histograms, candidates, state. */
 const FIXED_WORKGROUP_BYTES = 6 * 256 * 4 + 1024 * 4 + 64 * 4 + 128;
 /** The most entries the top-N list holds. */
 export const MAX_TOP_N = 64;
@@ -65,9 +65,10 @@ function checkStep(step: SampleStep): void {
  *   from the prompt with `writeSeen`; the kernel adds the id it picks (unless markSeen is false).
  * - `logits`: one row of V floats (bind it at its offset); ids >= validVocab are never chosen.
  *
- * Per step: `update({ temperature, topK, topP, minP, repetitionPenalty, r })` (r from the seeded
- * Rng) rewrites only the uniform; encode the dispatch after the logits in the same pass or
- * submission; copy out (and top) to a mapped buffer and read 4 bytes (or 8 + 8*topN).
+ * Per step: `update({ temperature, topK, topP, minP, repetitionPenalty, r })` rewrites only the
+ * uniform (r = the seeded Rng's next value, drawn only when temperature > 0, as the CPU sampler
+ * does, so a seed gives the same tokens on either); encode the dispatch after the logits in the
+ * same submission; copy out (and top) to a mapped buffer and read 4 bytes (or 8 + 8*topN).
  */
 export async function sample(
   gpu: Gpu,
