@@ -61,17 +61,19 @@ export interface GenerateOptions {
   stop?: string[];
   signal?: AbortSignal;
   /**
-   * Called at each step, before the token is drawn, with the ten most likely candidates and the
-   * whole raw logits row (valid vocabulary only), for visualizations. Setting it makes every step
-   * read back the logits row instead of only the argmax.
+   * Called at each step with the ten most likely next tokens (raw logits, and probabilities at the
+   * sampling temperature, 1 when greedy), for visualizations. The GPU sampler finds them: a step
+   * reads back only these entries, never the logits row (`model.lastLogits()` reads it on demand).
    */
-  onTopTokens?: (top: TopToken[], logits: Float32Array) => void;
+  onTopTokens?: (top: TopToken[]) => void;
 }
 
 export interface TopToken {
   tokenId: number;
   text: string;
   logit: number;
+  /** softmax(logits / T) of this token over the valid vocabulary, T the sampling temperature (1 when greedy), before any filter. */
+  probability: number;
 }
 
 export interface GenerateChunk {

@@ -16,8 +16,8 @@ import type {
 } from '../types';
 import { type ModelConfig, parseConfig } from './config';
 import { validateGenerateOptions, validateLoadOptions } from './options';
-import { GpuRunner } from './runner';
-import { Rng, sample } from './sampler';
+import { GpuRunner, type Sampled, type SampleRequest } from './runner';
+import { Rng } from './sampler';
 import { openSource } from './source';
 import { Tokenizer } from './tokenizer';
 import { loadWeights } from './weights';
@@ -180,8 +180,19 @@ export class Model {
       const started = performance.now();
       const validVocab = Math.min(this.tokenizer.vocabSize, this.config.vocabSize);
       const rng = new Rng(opts.seed);
+      // Pure greedy reads back the argmax; everything else is drawn by the GPU sampler, which keeps
+      // the repetition history (the prompt, then each id it picks) in its own bitset.
       const greedy = opts.temperature === 0 && opts.repetitionPenalty === 1 && !raw.onTopTokens;
-      const history = [...promptIds];
+      if (!greedy) this.runner.setSeen(promptIds);
+      const { temperature, topK, topP, minP, repetitionPenalty } = opts;
+      // One r per step from the seeded generator, none when greedy: the CPU sampler's rule.
+      const request = (): SampleRequest | true =>
+        greedy
+          ? true
+          : {
+              step: { temperature, topK, topP, minP, repetitionPenalty, r: temperature > 0 ? rng.next() : 0 },
+              topN: raw.onTopTokens !== undefined,
+            };
       const stream = this.tokenizer.createStream();
       const stops = opts.stop;
       const holdBack = stops.length ? Math.max(...stops.map((s) => s.length)) - 1 : 0;
@@ -194,14 +205,14 @@ export class Model {
       let firstTokenAt = 0;
       let prefillMs = 0;
 
-      const pick = (out: Float32Array | number): number => {
+      const pick = (out: Sampled | number): number => {
         if (typeof out === 'number') return out;
-        if (raw.onTopTokens)
-          raw.onTopTokens(this.topTokens(out, validVocab, 10), out.subarray(0, validVocab));
-        return sample(out, { ...opts, validVocab }, rng, history);
+        if (raw.onTopTokens && out.top)
+          raw.onTopTokens(this.topTokens(out.top, temperature > 0 ? temperature : 1));
+        return out.id;
       };
 
-      let next = pick(await this.runner.prefill(promptIds, greedy));
+      let next = pick(await this.runner.prefill(promptIds, request()));
       prefillMs = performance.now() - started;
       decodeStart = performance.now();
       let pos = promptIds.length;
@@ -212,7 +223,6 @@ export class Model {
         }
         if (generated.length === 0) firstTokenAt = performance.now() - started;
         generated.push(next);
-        history.push(next);
         if (eos.has(next)) {
           finishReason = 'stop';
           break;
@@ -238,7 +248,7 @@ export class Model {
           finishReason = 'abort';
           break;
         }
-        next = pick(await this.runner.step(next, pos, greedy));
+        next = pick(await this.runner.step(next, pos, request()));
         pos++;
       }
       if (!stopped) {
@@ -264,24 +274,25 @@ export class Model {
     }
   }
 
-  /** The k most likely tokens of a logits row (raw logits; the caller applies temperature). */
-  topTokens(logits: Float32Array, validVocab: number, k: number): TopToken[] {
-    const top: number[] = [];
-    for (let i = 0; i < validVocab; i++) {
-      if (top.length < k || logits[i] > logits[top[top.length - 1]]) {
-        let j = Math.min(top.length, k - 1);
-        top[j] = i;
-        while (j > 0 && logits[top[j - 1]] < logits[top[j]]) {
-          [top[j - 1], top[j]] = [top[j], top[j - 1]];
-          j--;
-        }
-      }
-    }
-    return top.map((tokenId) => ({
+  /** The sampler's top tokens with their probabilities: p = exp(logit / T - logSumExp(logits / T)). */
+  private topTokens(top: NonNullable<Sampled['top']>, temperature: number): TopToken[] {
+    return top.ids.map((tokenId, j) => ({
       tokenId,
       text: this.tokenizer.tokenText(tokenId),
-      logit: logits[tokenId],
+      logit: top.logits[j],
+      probability: Math.exp(top.logits[j] / temperature - top.logSumExp),
     }));
+  }
+
+  /**
+   * The next-token logits row (valid vocabulary) of the latest step of `generate`, or of the last
+   * position of the latest `logits` call, read back from the GPU: for showing the distribution at
+   * another temperature. During a generation it may already be a later step's row.
+   */
+  async lastLogits(): Promise<Float32Array> {
+    if (this.disposed) throw new ModelStateError('the model has been disposed');
+    const row = await this.runner.lastLogits();
+    return row.subarray(0, Math.min(this.tokenizer.vocabSize, this.config.vocabSize));
   }
 
   /** Frees every GPU buffer; the device too when the model created it. */

@@ -6,7 +6,8 @@
 import type { Gpu } from '../gpu/gpu';
 import { timeDispatches } from '../gpu/timing';
 import { argmax } from '../kernels/argmax';
-import type { Dispatch } from '../kernels/dispatch';
+import type { AnyDispatch, Dispatch } from '../kernels/dispatch';
+import { type SampleStep, sample, seenWords, writeSeen } from '../kernels/sample';
 import type { ModelConfig } from './config';
 import { type Activations, forward, type Weights } from './forward';
 import { GpuOps } from './gpu-ops';
@@ -27,6 +28,24 @@ export interface RunnerOptions {
   onUpload?: (bytes: number) => void;
 }
 
+/** Entries of the top-token list the sampler can report beside its pick (onTopTokens). */
+export const TOP_TOKENS = 10;
+
+/** A token drawn on the GPU: the settings of this step (r from the seeded Rng), and whether to report the top tokens. */
+export interface SampleRequest {
+  step: SampleStep;
+  topN: boolean;
+}
+
+/** The sampler's pick; with topN, the top tokens' ids and raw logits and the row's log-sum-exp at the temperature. */
+export interface Sampled {
+  id: number;
+  top?: { ids: number[]; logits: number[]; logSumExp: number };
+}
+
+type Read = 'argmax' | 'logits' | 'none' | SampleRequest;
+const readOf = (r: boolean | SampleRequest): Read => (r === true ? 'argmax' : r === false ? 'logits' : r);
+
 export class GpuRunner {
   private readonly buffers: GPUBuffer[] = [];
   private weights!: Weights<GpuKinds>;
@@ -38,6 +57,15 @@ export class GpuRunner {
   private argmaxDispatch!: Dispatch<{ R: number }>;
   private readLogits!: GPUBuffer;
   private readArgmax!: GPUBuffer;
+  /** The GPU sampler: ids the repetition penalty applies to, its outputs, and its two dispatches. */
+  private seen!: GPUBuffer;
+  private sampleOut!: GPUBuffer;
+  private sampleTop!: GPUBuffer;
+  private readSample!: GPUBuffer;
+  private sampler!: Dispatch<SampleStep>;
+  private samplerTop!: Dispatch<SampleStep>;
+  /** Where the last pass left the next-token logits row in act.logits (bytes). */
+  private lastRowOffset = 0;
   readonly chunk: number;
   /** Bytes of weights on the GPU. */
   weightBytes = 0;
@@ -104,6 +132,26 @@ export class GpuRunner {
     const read = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
     this.readLogits = await this.buffer('logits readback', f32(T * V), read);
     this.readArgmax = await this.buffer('argmax readback', 4, read);
+    const valid = this.opts.validVocab;
+    const greedyStep = { temperature: 0, r: 0 };
+    this.seen = await this.buffer('seen', seenWords(V) * 4);
+    this.sampleOut = await this.buffer('sample ids', (1 + TOP_TOKENS) * 4);
+    this.sampleTop = await this.buffer('sample top logits', (1 + TOP_TOKENS) * 4);
+    this.readSample = await this.buffer('sample readback', 2 * (1 + TOP_TOKENS) * 4, read);
+    this.sampler = await sample(gpu, this.sampleOut, null, this.seen, this.act.logits, V, valid, greedyStep);
+    this.samplerTop = await sample(
+      gpu,
+      this.sampleOut,
+      this.sampleTop,
+      this.seen,
+      this.act.logits,
+      V,
+      valid,
+      greedyStep,
+      {
+        topN: TOP_TOKENS,
+      },
+    );
 
     this.prefillAll = new GpuOps(gpu, cfg, kv, T);
     this.prefillLast = new GpuOps(gpu, cfg, kv, T, false);
@@ -117,25 +165,29 @@ export class GpuRunner {
     await gpu.tuning.flush();
   }
 
-  /** Runs ids at positions pos.. through one tape and submits, with an optional readback copy. */
-  private async pass(
-    ids: number[],
-    pos: number,
-    ops: GpuOps,
-    allRows: boolean,
-    read: 'logits' | 'argmax' | 'none',
-  ) {
+  /** Runs ids at positions pos.. through one tape and submits, with what `read` asks to copy out. */
+  private async pass(ids: number[], pos: number, ops: GpuOps, allRows: boolean, read: Read) {
     const T = ids.length;
     this.gpu.write(this.act.ids, Uint32Array.from(ids));
     ops.begin();
     await forward(ops, this.cfg, this.weights, this.act, T, pos, allRows);
     const V = this.cfg.vocabSize;
+    this.lastRowOffset = allRows ? (T - 1) * V * 4 : 0;
     ops.submit('forward', (encoder) => {
-      if (read === 'argmax') {
+      if (read === 'argmax' || typeof read === 'object') {
+        const d: AnyDispatch =
+          read === 'argmax'
+            ? this.argmaxDispatch
+            : (read.topN ? this.samplerTop : this.sampler).update(read.step);
         const pass = encoder.beginComputePass();
-        this.argmaxDispatch.encode(pass);
+        d.encode(pass);
         pass.end();
-        encoder.copyBufferToBuffer(this.argmaxOut, 0, this.readArgmax, 0, 4);
+        const out = read === 'argmax' ? this.argmaxOut : this.sampleOut;
+        const dst = read === 'argmax' ? this.readArgmax : this.readSample;
+        encoder.copyBufferToBuffer(out, 0, dst, 0, read === 'argmax' ? 4 : (1 + TOP_TOKENS) * 4);
+        if (typeof read === 'object' && read.topN) {
+          encoder.copyBufferToBuffer(this.sampleTop, 0, dst, (1 + TOP_TOKENS) * 4, (1 + TOP_TOKENS) * 4);
+        }
       } else if (read === 'logits') {
         encoder.copyBufferToBuffer(this.act.logits, 0, this.readLogits, 0, (allRows ? T : 1) * V * 4);
       }
@@ -167,30 +219,69 @@ export class GpuRunner {
   }
 
   /**
-   * Prefills a prompt from position 0 and returns what sampling needs of the last position:
-   * its logits row, or only its argmax when `greedy`.
+   * Prefills a prompt from position 0 and returns what `read` asks of the last position: its
+   * argmax (true), its logits row (false), or a token drawn by the GPU sampler.
    */
-  async prefill(ids: number[], greedy: boolean): Promise<Float32Array | number> {
+  prefill(ids: number[], read: true): Promise<number>;
+  prefill(ids: number[], read: false): Promise<Float32Array>;
+  prefill(ids: number[], read: SampleRequest): Promise<Sampled>;
+  prefill(ids: number[], read: true | SampleRequest): Promise<number | Sampled>;
+  async prefill(ids: number[], read: boolean | SampleRequest): Promise<number | Float32Array | Sampled> {
+    const want = readOf(read);
     for (let start = 0; start < ids.length; start += this.chunk) {
       const part = ids.slice(start, start + this.chunk);
       const last = start + this.chunk >= ids.length;
-      await this.pass(part, start, this.prefillLast, false, last ? (greedy ? 'argmax' : 'logits') : 'none');
+      await this.pass(part, start, this.prefillLast, false, last ? want : 'none');
     }
-    return this.readLast(greedy);
+    return this.readLast(want);
   }
 
-  /** One decode step: token at position pos; returns the next logits row or its argmax. */
-  async step(token: number, pos: number, greedy: boolean): Promise<Float32Array | number> {
-    await this.pass([token], pos, this.decode, false, greedy ? 'argmax' : 'logits');
-    return this.readLast(greedy);
+  /** One decode step: token at position pos; returns what `read` asks of the next position (as prefill). */
+  step(token: number, pos: number, read: true): Promise<number>;
+  step(token: number, pos: number, read: false): Promise<Float32Array>;
+  step(token: number, pos: number, read: SampleRequest): Promise<Sampled>;
+  step(token: number, pos: number, read: true | SampleRequest): Promise<number | Sampled>;
+  async step(
+    token: number,
+    pos: number,
+    read: boolean | SampleRequest,
+  ): Promise<number | Float32Array | Sampled> {
+    const want = readOf(read);
+    await this.pass([token], pos, this.decode, false, want);
+    return this.readLast(want);
   }
 
-  private async readLast(greedy: boolean): Promise<Float32Array | number> {
-    if (greedy) return new Uint32Array(await this.mapped(this.readArgmax, 4))[0];
-    return new Float32Array(await this.mapped(this.readLogits, this.cfg.vocabSize * 4));
+  /** Sets the ids the sampler's repetition penalty applies to (the prompt, before prefill). */
+  setSeen(ids: number[]): void {
+    writeSeen(this.gpu, this.seen, ids, this.cfg.vocabSize);
   }
 
-  /** Dispatches one decode step encodes: the forward tape, plus the argmax of a greedy step. */
+  /** The next-token logits row the last pass left on the GPU (read back on demand: for display). */
+  async lastLogits(): Promise<Float32Array> {
+    const V = this.cfg.vocabSize;
+    return this.gpu.readF32({ buffer: this.act.logits, offset: this.lastRowOffset, size: V * 4 });
+  }
+
+  private async readLast(read: Read): Promise<number | Float32Array | Sampled> {
+    if (read === 'argmax') return new Uint32Array(await this.mapped(this.readArgmax, 4))[0];
+    if (read === 'logits')
+      return new Float32Array(await this.mapped(this.readLogits, this.cfg.vocabSize * 4));
+    if (read === 'none') throw new Error('nothing was read');
+    const n = 1 + TOP_TOKENS;
+    const bytes = await this.mapped(this.readSample, (read.topN ? 2 * n : 1) * 4);
+    const ids = new Uint32Array(bytes, 0, read.topN ? n : 1);
+    if (!read.topN) return { id: ids[0] };
+    const top = new Float32Array(bytes, n * 4, n);
+    const valid = [...ids.subarray(1)]
+      .map((id, j) => ({ id, logit: top[1 + j] }))
+      .filter((e) => e.id !== 0xffffffff);
+    return {
+      id: ids[0],
+      top: { ids: valid.map((e) => e.id), logits: valid.map((e) => e.logit), logSumExp: top[0] },
+    };
+  }
+
+  /** Dispatches one decode step encodes: the forward tape, plus the sampler (or the argmax). */
   decodeDispatchCount(): number {
     return this.decode.dispatches().length + 1;
   }
@@ -208,8 +299,13 @@ export class GpuRunner {
       const t = await timeDispatches(this.gpu, [dispatch], opts);
       out.push({ key, kernel: dispatch.p.kernel, variant: dispatch.p.variant, ms: t.ms });
     }
-    const argmax = await timeDispatches(this.gpu, [this.argmaxDispatch], opts);
-    out.push({ key: 'argmax', kernel: 'argmax', variant: this.argmaxDispatch.p.variant, ms: argmax.ms });
+    for (const [key, d] of [
+      ['argmax (greedy)', this.argmaxDispatch],
+      ['sample (temperature 1, top-p 0.95)', this.sampler.update({ temperature: 1, topP: 0.95, r: 0.5 })],
+    ] as const) {
+      const t = await timeDispatches(this.gpu, [d], opts);
+      out.push({ key, kernel: d.p.kernel, variant: d.p.variant, ms: t.ms });
+    }
     return out;
   }
 
@@ -218,6 +314,8 @@ export class GpuRunner {
     this.prefillLast?.destroy();
     this.decode?.destroy();
     this.argmaxDispatch?.destroy();
+    this.sampler?.destroy();
+    this.samplerTop?.destroy();
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
   }

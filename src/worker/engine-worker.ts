@@ -2,9 +2,9 @@
  * The engine in a Web Worker: the page talks to it through `WorkerEngine` (./client.ts), which
  * exposes the same API as the main-thread engine. One model at a time.
  *
- * Besides generate and logits, the worker keeps the last full row of next-token logits it saw (the
- * prompt's last position, or the latest generation step), so the page can redraw the top tokens at
- * another temperature exactly, from the same logits, without running the model again.
+ * Besides generate and logits, the page can redraw the top tokens at another temperature exactly,
+ * from the same logits, without running the model again: the worker keeps the prompt's last row
+ * after analyze, and reads the latest generation step's row back from the GPU on demand.
  */
 /// <reference lib="webworker" />
 import { ModelStateError } from '../errors';
@@ -89,16 +89,25 @@ async function handle(req: Request): Promise<void> {
       const controller = new AbortController();
       controllers.set(req.id, controller);
       liveTemperature = req.topTemperature ?? req.options.temperature ?? 1;
+      // The temperature of the probabilities the model reports with its top tokens.
+      const sampling = req.options.temperature === 0 ? 1 : (req.options.temperature ?? 1);
       try {
         const stream = m.generate(req.prompt, {
           ...req.options,
           signal: controller.signal,
-          onTopTokens: (top, logits) => {
-            lastRow = logits.slice();
-            const ranked: RankedToken[] = lastRow
-              ? rank(m, lastRow, req.topK, liveTemperature)
-              : top.map((t) => ({ ...t, probability: Number.NaN }));
-            post({ id: req.id, type: 'top', top: ranked, temperature: liveTemperature });
+          onTopTokens: (top) => {
+            // The GPU sampler reports the top tokens at the sampling temperature; at another
+            // (the page's slider moved) the row is read back and ranked here.
+            lastRow = undefined;
+            if (liveTemperature === sampling && req.topK <= top.length) {
+              post({ id: req.id, type: 'top', top: top.slice(0, req.topK), temperature: liveTemperature });
+              return;
+            }
+            const T = liveTemperature;
+            m.lastLogits().then(
+              (row) => post({ id: req.id, type: 'top', top: rank(m, row, req.topK, T), temperature: T }),
+              () => {},
+            );
           },
         });
         for await (const event of stream) {
@@ -145,7 +154,9 @@ async function handle(req: Request): Promise<void> {
     case 'topTokens': {
       const m = requireModel();
       liveTemperature = req.temperature;
-      post({ id: req.id, type: 'result', value: lastRow ? rank(m, lastRow, req.k, req.temperature) : [] });
+      // After analyze the worker holds the row; after a generation it is read back from the GPU.
+      const row = lastRow ?? (await m.lastLogits());
+      post({ id: req.id, type: 'result', value: rank(m, row, req.k, req.temperature) });
       return;
     }
     case 'abort':

@@ -16,10 +16,11 @@ import { type ModelConfig, parseConfig } from '../../src/model/config';
 import { cpuLogits } from '../../src/model/cpu-ops';
 import { loadModel, type Model } from '../../src/model/model';
 import { GpuRunner } from '../../src/model/runner';
+import { filterDistribution, Rng, sample } from '../../src/model/sampler';
 import { openSource } from '../../src/model/source';
 import { randomModel } from '../../src/model/testing';
 import { loadWeights, type ModelWeights } from '../../src/model/weights';
-import type { GenerateSummary, LoadOptions, ModelSource } from '../../src/types';
+import type { GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
 
 /** Where the shipped real models are: folder paths in Node, URLs in the browser. */
 export interface ModelPaths {
@@ -181,7 +182,7 @@ export const modelChecks: ModelCheck[] = [
           { ids: PROMPT.slice(0, 5) },
           { temperature: 0, maxNewTokens: 8, onTopTokens: () => {} },
         );
-        // onTopTokens makes generate read whole logits rows; take them through the sampler hook.
+        // onTopTokens makes generate pick with the GPU sampler (greedy) rather than the argmax kernel.
         const { summary } = await drain(run);
         const all = [...summary.promptIds, ...summary.tokenIds];
         const full = await m.logits(all);
@@ -294,6 +295,37 @@ export const modelChecks: ModelCheck[] = [
         );
         if (greedyGpu.summary.tokenIds.join() !== greedyCpu.summary.tokenIds.join()) {
           fail('GPU argmax and sampler argmax disagree');
+        }
+        // The GPU sampler draws what the CPU sampler draws from the same logits and seed, step by
+        // step (penalty included: its history is the prompt plus the tokens drawn so far).
+        const seeded = { temperature: 0.8, topK: 20, topP: 0.9, minP: 0.02, repetitionPenalty: 1.3, seed: 7 };
+        const gpuRun = await drain(m.generate('Once upon a time', { ...seeded, maxNewTokens: 10 }));
+        const rng = new Rng(seeded.seed);
+        const ids = [...gpuRun.summary.promptIds];
+        const V = m.config.vocabSize;
+        const validVocab = Math.min(V, m.tokenizer.vocabSize);
+        for (const [i, got] of gpuRun.summary.tokenIds.entries()) {
+          const row = (await m.logits(ids)).subarray((ids.length - 1) * V, ids.length * V);
+          const want = sample(row, { ...seeded, validVocab }, rng, ids);
+          if (got !== want) fail(`seeded step ${i}: GPU sampler drew ${got}, CPU sampler ${want}`);
+          ids.push(got);
+        }
+        // onTopTokens: the top ten with probabilities that match softmax(row / T) of the same row.
+        const tops: TopToken[][] = [];
+        const withTop = await drain(
+          m.generate('Once upon a time', { ...seeded, maxNewTokens: 1, onTopTokens: (t) => tops.push(t) }),
+        );
+        const row = await m.logits(withTop.summary.promptIds);
+        const last = row.subarray((withTop.summary.promptIds.length - 1) * V);
+        const expected = filterDistribution(last, { temperature: seeded.temperature, validVocab });
+        if (tops.length !== 1 || tops[0].length !== 10)
+          fail(`onTopTokens calls: ${tops.map((t) => t.length)}`);
+        for (const t of tops[0]) {
+          if (
+            Math.abs(t.probability - expected[t.tokenId]) > 1e-4 ||
+            Math.abs(t.logit - last[t.tokenId]) > 1e-4
+          )
+            fail(`top token ${t.tokenId}: p ${t.probability} vs ${expected[t.tokenId]}, logit ${t.logit}`);
         }
         const stopped = await drain(
           m.generate('Once upon a time', { temperature: 0, maxNewTokens: 40, stop: ['Lily'] }),
