@@ -1,5 +1,6 @@
 // matmul: linear layer, one output row per activation row.
-//   out[m, outOffset + n] = sum_k x[m, k] * W(n, k) (+ bias[n])   for m < M, n < N
+//   out[m, outOffset + n] = sum_k x[m, k] * W(n, k) (+ bias[n])          for m < M, n < N
+//   ACCUMULATE: out[m, outOffset + n] += that sum (+ bias[n])  (the residual add x += a.W + b)
 //   (out's row stride is outStride, so the column blocks of a weight split over several bindings
 //   each write their own columns of one output).
 // Shapes: x [M, K] f32 row-major; bias [N] f32; out [M, outStride] f32.
@@ -8,54 +9,275 @@
 //   F16: w holds packed halves, two per u32 along the contiguous dimension (k for NK, n for KN),
 //   each row padded to a whole number of u32s: a row of length L takes ceil(L/2) words, element
 //   i of a row sits in word i/2, low half when i is even (packWeightF16 in src/cpu/f16.ts).
-// Bindings: 0 params {M, K, N, outStride, outOffset}, 1 out, 2 x, 3 w, 4 bias (BIAS only).
-// Variants: W_KN (weight layout), F16 (packed f16 weight), BIAS, DECODE (small M, e.g. one token:
-//   TPR invocations share each output along k, then reduce in workgroup memory; without DECODE
-//   each invocation computes a 4x4 block of outputs in registers, with no barriers at all).
-// Tuning: WG workgroup size (prefill default 64; decode default 256), TPR invocations per output in
-//   DECODE (power of two dividing WG, default 32; the wrapper uses 32 for NK, 16 for KN).
-//   Grid, prefill: ceil(ceil(M/4) * ceil(N/4) / WG) workgroups; decode: M * ceil(N / (WG/TPR))
-//   workgroups; both folded into x and y.
+// Bindings: 0 params {M, K, N, outStride, outOffset}, 1 out, 2 x, 3 w, 4 bias (BIAS only),
+//   5 part, split-K partial sums [S, M, N] f32 (SPLITK writes it, REDUCE reads it; REDUCE binds
+//   only 1, 4 and 5).
+// The seam: every kernel reads the weight through w4(n, k, tail) = W(n, k..k+3) (k a multiple of
+//   4; with tail, the k past K come back as zeros) or w4x4(n0, k, tail) = W(n0..n0+3, k..k+3),
+//   x through x4(m, k, tail), and writes through store(m, n, acc), the epilogue. A weight format
+//   (layout, packing, later quantized blocks along k) is one implementation of w4; w4x4 is four w4
+//   unless the format is stored along n (KN), where loading along n shares words and rows. Each
+//   kernel's inner loop is written once, over the loaders.
+// Variants:
+//   kind (exactly one of TILE, GEMV, COOP, SUBGROUP, REDUCE):
+//     TILE     each invocation a 4x4 block of outputs in registers, no barriers (prefill).
+//     GEMV     each invocation R adjacent outputs of one row m over all of k, no barriers
+//              (matrix-vector).
+//     COOP     TPR invocations per output split k, then a tree reduction in workgroup memory.
+//     SUBGROUP the subgroups of a workgroup take its WG/TPR outputs one at a time from an atomic
+//              counter, all lanes of a subgroup along k, reduced with subgroupAdd. Any subgroup
+//              size works (lanes are ranked among the active ones); needs the subgroups feature.
+//     GEMV + SPLITK  k split into S slices over separate workgroups, each writing its partial sums
+//              to part (no epilogue); then REDUCE sums the S partials of each output and stores it.
+//   W_KN (weight layout), F16 (packed f16 weight), VEC4 (K % 4 == 0: x bound as array<vec4f>, and
+//   the weight as vec4f (NK f32) or vec2u (NK F16) for whole-quad loads; KN keeps scalar weight
+//   loads), BIAS, ACCUMULATE.
+// Tuning (override constants): WG workgroup size (every kind; REDUCE uses 64); R adjacent outputs
+//   per invocation in GEMV and SPLITK (1..4); TPR invocations per output in COOP (a power of two
+//   dividing WG) and, in SUBGROUP, WG/TPR outputs per workgroup; S number of k slices in SPLITK
+//   and REDUCE (slices are ceil(K/S) rounded up to a multiple of 4; trailing ones may be empty).
+//   Names and defaults per kind: matmulKernelName in src/kernels/matmul.ts.
+// Grid (workgroups, folded into x and y; the wrapper sets it):
+//   TILE ceil(ceil(M/4) * ceil(N/4) / WG); GEMV M * ceil(N / (WG*R)); SPLITK S times that;
+//   COOP and SUBGROUP M * ceil(N / (WG/TPR)); REDUCE ceil(M*N / WG).
 // CPU twin: src/cpu/matmul.ts
+#if ${SUBGROUP}
+enable subgroups;
+// The loop over outputs ends on a value broadcast to the whole subgroup, so every subgroupAdd runs
+// with the whole subgroup; the analysis cannot see through the broadcast.
+diagnostic(off, subgroup_uniformity);
+#endif
 
 struct Params { M: u32, K: u32, N: u32, outStride: u32, outOffset: u32 }
 
+override WG: u32 = 64;
+override R: u32 = 1;
+override TPR: u32 = 32;
+override S: u32 = 1;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-#if ${F16}
-@group(0) @binding(3) var<storage, read> w: array<u32>;
+#if ${VEC4}
+@group(0) @binding(2) var<storage, read> x: array<vec4f>;
 #else
-@group(0) @binding(3) var<storage, read> w: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
 #endif
 #if ${BIAS}
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
+#if ${SPLITK}
+@group(0) @binding(5) var<storage, read_write> part: array<f32>;
+#endif
+#if ${REDUCE}
+@group(0) @binding(5) var<storage, read> part: array<f32>;
+#endif
 
-// Writes one finished output, adding the bias.
-fn store(m: u32, n: u32, acc: f32) {
-#if ${BIAS}
-  out[m * params.outStride + params.outOffset + n] = acc + bias[n];
+// x[m, k..k+3]; with `tail`, the k past K are zeros. VEC4 has K % 4 == 0, so no tail.
+fn x4(m: u32, k: u32, tail: bool) -> vec4f {
+#if ${VEC4}
+  return x[(m * params.K + k) / 4u];
 #else
-  out[m * params.outStride + params.outOffset + n] = acc;
+  let i = m * params.K + k;
+  if (!tail) { return vec4f(x[i], x[i + 1u], x[i + 2u], x[i + 3u]); }
+  let c = params.K - k;
+  return vec4f(x[i], select(0.0, x[i + 1u], c > 1u), select(0.0, x[i + 2u], c > 2u), 0.0);
 #endif
 }
 
-#if ${DECODE}
-override WG: u32 = 256;
-override TPR: u32 = 32;
-var<workgroup> partial: array<f32, WG>;
+// The weight loaders, one implementation per layout and storage: w4(n, k, tail) = W(n, k..k+3),
+// k a multiple of 4, with `tail` (k + 4 > K) the k past K are zeros; w4x4(n0, k, tail) has
+// W(n0 + j, k..k+3) as column j, n0 a multiple of 4 (outputs past N are read clamped, not used).
+#if ${W_KN}
+#if ${F16}
+@group(0) @binding(3) var<storage, read> w: array<u32>;
+// KN f16: W(n, k) is half n&1 of word k*ceil(N/2) + n/2.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let rowWords = (params.N + 1u) / 2u;
+  let i = k * rowWords + n / 2u;
+  let odd = (n & 1u) == 1u;
+  let c = select(4u, params.K - k, tail);
+  var v = vec4f(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (j < c) {
+      let pair = unpack2x16float(w[i + j * rowWords]);
+      v[j] = select(pair.x, pair.y, odd);
+    }
+  }
+  return v;
+}
 
+// KN f16, n0 a multiple of 4: two words of each row k+i hold n0..n0+3.
+fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
+  let rowWords = (params.N + 1u) / 2u;
+  let lo = n0 / 2u;
+  let hi = min(lo + 1u, rowWords - 1u);
+  let c = select(4u, params.K - k, tail);
+  var rows = mat4x4f();
+  for (var i = 0u; i < 4u; i++) {
+    if (i < c) {
+      let r = (k + i) * rowWords;
+      rows[i] = vec4f(unpack2x16float(w[r + lo]), unpack2x16float(w[r + hi]));
+    }
+  }
+  return transpose(rows);
+}
+#else
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+// KN f32: four loads a row of W apart.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let N = params.N;
+  let i = k * N + n;
+  if (!tail) { return vec4f(w[i], w[i + N], w[i + 2u * N], w[i + 3u * N]); }
+  let c = params.K - k;
+  return vec4f(w[i], select(0.0, w[i + N], c > 1u), select(0.0, w[i + 2u * N], c > 2u), 0.0);
+}
+
+// KN f32: four neighbouring floats of each row k+i.
+fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
+  let N = params.N;
+  let n = min(n0 + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+  let c = select(4u, params.K - k, tail);
+  var rows = mat4x4f();
+  for (var i = 0u; i < 4u; i++) {
+    if (i < c) {
+      let r = (k + i) * N;
+      rows[i] = vec4f(w[r + n.x], w[r + n.y], w[r + n.z], w[r + n.w]);
+    }
+  }
+  return transpose(rows);
+}
+#endif
+#else
+#if ${F16}
+#if ${VEC4}
+@group(0) @binding(3) var<storage, read> w: array<vec2u>;
+// NK f16, K % 4 == 0: a row is K/4 vec2u, each four halves.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let q = w[(n * params.K + k) / 4u];
+  return vec4f(unpack2x16float(q.x), unpack2x16float(q.y));
+}
+#else
+@group(0) @binding(3) var<storage, read> w: array<u32>;
+// NK f16: k..k+3 are the two words from k/2 of row n (ceil(K/2) words a row).
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let i = n * ((params.K + 1u) / 2u) + k / 2u;
+  let lo = unpack2x16float(w[i]);
+  if (!tail) { return vec4f(lo, unpack2x16float(w[i + 1u])); }
+  let c = params.K - k;
+  let hi = select(vec2f(0.0), unpack2x16float(w[i + 1u]), c > 2u);
+  return vec4f(lo.x, select(0.0, lo.y, c > 1u), select(0.0, hi.x, c > 2u), 0.0);
+}
+#endif
+#else
+#if ${VEC4}
+@group(0) @binding(3) var<storage, read> w: array<vec4f>;
+// NK f32, K % 4 == 0: one vec4 load.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  return w[(n * params.K + k) / 4u];
+}
+#else
+@group(0) @binding(3) var<storage, read> w: array<f32>;
+// NK f32: four consecutive floats of row n.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let i = n * params.K + k;
+  if (!tail) { return vec4f(w[i], w[i + 1u], w[i + 2u], w[i + 3u]); }
+  let c = params.K - k;
+  return vec4f(w[i], select(0.0, w[i + 1u], c > 1u), select(0.0, w[i + 2u], c > 2u), 0.0);
+}
+#endif
+#endif
+
+// Formats stored along k: four rows of w4 (outputs past N read row N-1).
+fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
+  let n = min(n0 + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u));
+  return mat4x4f(w4(n.x, k, tail), w4(n.y, k, tail), w4(n.z, k, tail), w4(n.w, k, tail));
+}
+#endif
+
+// The epilogue: writes one finished output, adding the bias, and adding to out with ACCUMULATE.
+fn store(m: u32, n: u32, acc: f32) {
+  let i = m * params.outStride + params.outOffset + n;
+#if ${BIAS}
+  let v = acc + bias[n];
+#else
+  let v = acc;
+#endif
+#if ${ACCUMULATE}
+  out[i] = out[i] + v;
+#else
+  out[i] = v;
+#endif
+}
+
+#if ${GEMV}
+// The dot products of x[m, k..k+3] with the same k of outputs n0..n0+3 (only the first R used).
+fn dotR(m: u32, n0: u32, k: u32, tail: bool) -> vec4f {
+  let xv = x4(m, k, tail);
+  if (R == 4u) { return xv * w4x4(n0, k, tail); }
+  let n = min(n0 + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u));
+  var d = vec4f(dot(xv, w4(n.x, k, tail)), 0.0, 0.0, 0.0);
+  if (R > 1u) { d.y = dot(xv, w4(n.y, k, tail)); }
+  if (R > 2u) { d.z = dot(xv, w4(n.z, k, tail)); }
+  return d;
+}
+
+// Invocation lid of a workgroup owns outputs n0..n0+R-1 of one row m; outputs past N are clamped
+// for reading and never stored. SPLITK: the workgroup also owns one slice of k, a multiple of 4
+// long.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  // A workgroup computes ROWS = WG/TPR consecutive outputs n of one row m. Lanes of one output
-  // stride over k; NK puts the lanes of an output side by side (coalesced along a weight row),
-  // KN puts the outputs side by side (coalesced along n).
+  let M = params.M;
+  let K = params.K;
+  let N = params.N;
+  let g = wid.x + wid.y * nwg.x;
+  let groupsN = (N + WG * R - 1u) / (WG * R);
+  let m = (g / groupsN) % M;
+#if ${SPLITK}
+  let s = g / (groupsN * M);
+  if (s >= S || M == 0u) { return; }
+  let slice = ((K + S - 1u) / S + 3u) / 4u * 4u;
+  let k0 = min(s * slice, K);
+  let k1 = min(k0 + slice, K);
+#else
+  if (g / groupsN >= M) { return; }
+  let k0 = 0u;
+  let k1 = K;
+#endif
+  let n0 = ((g % groupsN) * WG + lid) * R;
+  let kq = k0 + (k1 - k0) / 4u * 4u;
+  var acc = vec4f(0.0);
+  for (var k = k0; k < kq; k += 4u) {
+    acc += dotR(m, n0, k, false);
+  }
+  if (kq < k1) { acc += dotR(m, n0, kq, true); }
+  for (var r = 0u; r < R; r++) {
+    if (n0 + r < N) {
+#if ${SPLITK}
+      part[(s * M + m) * N + n0 + r] = acc[r];
+#else
+      store(m, n0 + r, acc[r]);
+#endif
+    }
+  }
+}
+#endif
+
+#if ${COOP}
+var<workgroup> partial: array<f32, WG>;
+
+// A workgroup computes ROWS = WG/TPR consecutive outputs n of one row m. Lanes of one output take
+// every TPR-th quad of k; NK puts the lanes of an output side by side (coalesced along a weight
+// row), KN puts the outputs side by side (coalesced along n).
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let K = params.K;
   let ROWS = WG / TPR;
   let g = wid.x + wid.y * nwg.x;
   let groupsN = (params.N + ROWS - 1u) / ROWS;
   let m = g / groupsN;
+  if (m >= params.M) { return; }
 #if ${W_KN}
   let r = lid % ROWS;
   let lane = lid / ROWS;
@@ -66,43 +288,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let laneStride = 1u;
 #endif
   let n = (g % groupsN) * ROWS + r;
-  // Every invocation reaches every barrier: the out-of-range ones just contribute zeros.
-  let valid = m < params.M && n < params.N;
+  // Every invocation reaches every barrier: the ones past N read row N-1 and are not stored.
+  let nr = min(n, params.N - 1u);
+  let kq = K / 4u * 4u;
   var acc = 0.0;
-  if (valid) {
-    let xRow = m * params.K;
-#if ${F16}
-#if ${W_KN}
-    let rowWords = (params.N + 1u) / 2u;
-    let odd = (n & 1u) == 1u;
-    for (var k = lane; k < params.K; k += TPR) {
-      let pair = unpack2x16float(w[k * rowWords + n / 2u]);
-      acc += x[xRow + k] * select(pair.x, pair.y, odd);
-    }
-#else
-    let rowWords = (params.K + 1u) / 2u;
-    let wRow = n * rowWords;
-    for (var kk = lane; kk < rowWords; kk += TPR) {
-      let pair = unpack2x16float(w[wRow + kk]);
-      let k = 2u * kk;
-      // The padding half of an odd-K row is 0, but x[k + 1] would read the next row.
-      let x1 = select(0.0, x[xRow + min(k + 1u, params.K - 1u)], k + 1u < params.K);
-      acc += x[xRow + k] * pair.x + x1 * pair.y;
-    }
-#endif
-#else
-#if ${W_KN}
-    for (var k = lane; k < params.K; k += TPR) {
-      acc += x[xRow + k] * w[k * params.N + n];
-    }
-#else
-    let wRow = n * params.K;
-    for (var k = lane; k < params.K; k += TPR) {
-      acc += x[xRow + k] * w[wRow + k];
-    }
-#endif
-#endif
+  for (var k = 4u * lane; k < kq; k += 4u * TPR) {
+    acc += dot(x4(m, k, false), w4(nr, k, false));
   }
+  if (kq < K && lane == 0u) { acc += dot(x4(m, kq, true), w4(nr, kq, true)); }
   partial[lid] = acc;
   workgroupBarrier();
   for (var s = TPR / 2u; s > 0u; s >>= 1u) {
@@ -111,16 +304,70 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     workgroupBarrier();
   }
-  if (valid && lane == 0u) {
+  if (n < params.N && lane == 0u) {
     store(m, n, partial[lid]);
   }
 }
-#else
-override WG: u32 = 64;
+#endif
 
-// One invocation per 4x4 output block (rows m0..m0+3, columns n0..n0+3), accumulated in registers:
-// acc_i[j] = out(m0 + i, n0 + j). Rows and columns past M and N are clamped for reading and
-// never stored. Neighbouring invocations take neighbouring column blocks of the same rows.
+#if ${SUBGROUP}
+var<workgroup> nextOutput: atomic<u32>;
+
+// A workgroup owns ROWS = WG/TPR consecutive outputs of one row m. Each subgroup takes the next
+// unclaimed one from nextOutput until none is left; its active lanes, ranked 0..lanes-1, take
+// every lanes-th quad of k. Nothing assumes a subgroup size or which invocations form a subgroup.
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let K = params.K;
+  let ROWS = WG / TPR;
+  let g = wid.x + wid.y * nwg.x;
+  let groupsN = (params.N + ROWS - 1u) / ROWS;
+  let m = g / groupsN;
+  if (m >= params.M) { return; }
+  // WGSL zero-initializes nextOutput; SwiftShader was seen doing it per subgroup with no barrier
+  // after, so a subgroup that starts late resets the counter and outputs are done twice.
+  workgroupBarrier();
+  let lanes = subgroupAdd(1u);
+  let lane = subgroupExclusiveAdd(1u);
+  let kq = K / 4u * 4u;
+  loop {
+    var claimed = 0u;
+    if (lane == 0u) { claimed = atomicAdd(&nextOutput, 1u); }
+    let r = subgroupBroadcastFirst(claimed);
+    let n = (g % groupsN) * ROWS + r;
+    if (r >= ROWS || n >= params.N) { break; }
+    var acc = 0.0;
+    for (var k = 4u * lane; k < kq; k += 4u * lanes) {
+      acc += dot(x4(m, k, false), w4(n, k, false));
+    }
+    if (kq < K && lane == 0u) { acc += dot(x4(m, kq, true), w4(n, kq, true)); }
+    let total = subgroupAdd(acc);
+    if (lane == 0u) { store(m, n, total); }
+  }
+}
+#endif
+
+#if ${REDUCE}
+// One invocation per output: the sum of its S partials (part[s, m, n]), through the epilogue.
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = params.M;
+  let N = params.N;
+  let i = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (i >= M * N) { return; }
+  var acc = 0.0;
+  for (var s = 0u; s < S; s++) {
+    acc += part[s * M * N + i];
+  }
+  store(i / N, i % N, acc);
+}
+#endif
+
+#if ${TILE}
+// One invocation per 4x4 output block (rows m0..m0+3, columns n0..n0+3), accumulated in registers.
+// Rows and columns past M and N are clamped for reading and never stored. Neighbouring invocations
+// take neighbouring column blocks of the same rows.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -132,97 +379,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let m0 = (tile / tilesN) * 4u;
   let n0 = (tile % tilesN) * 4u;
   if (m0 >= M) { return; }
-  let x0 = m0 * K;
-  let x1 = min(m0 + 1u, M - 1u) * K;
-  let x2 = min(m0 + 2u, M - 1u) * K;
-  let x3 = min(m0 + 3u, M - 1u) * K;
-  var acc0 = vec4f(0.0);
-  var acc1 = vec4f(0.0);
-  var acc2 = vec4f(0.0);
-  var acc3 = vec4f(0.0);
-#if ${F16}
-#if ${W_KN}
-  let rowWords = (N + 1u) / 2u;
-  let lo = n0 / 2u;
-  let hi = min(lo + 1u, rowWords - 1u);
-  for (var k = 0u; k < K; k++) {
-    let b01 = unpack2x16float(w[k * rowWords + lo]);
-    let b23 = unpack2x16float(w[k * rowWords + hi]);
-    let b = vec4f(b01, b23);
-    acc0 += x[x0 + k] * b;
-    acc1 += x[x1 + k] * b;
-    acc2 += x[x2 + k] * b;
-    acc3 += x[x3 + k] * b;
+  let rows = min(m0 + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u));
+  let kq = K / 4u * 4u;
+  // acc[i][j] = out(m0 + i, n0 + j).
+  var acc = mat4x4f();
+  for (var k = 0u; k < kq; k += 4u) {
+    acc += block(rows, n0, k, false);
   }
-#else
-  let rowWords = (K + 1u) / 2u;
-  let w0 = n0 * rowWords;
-  let w1 = min(n0 + 1u, N - 1u) * rowWords;
-  let w2 = min(n0 + 2u, N - 1u) * rowWords;
-  let w3 = min(n0 + 3u, N - 1u) * rowWords;
-  // Whole pairs of k, then the last k of an odd K (whose padding half is skipped).
-  for (var kk = 0u; kk < K / 2u; kk++) {
-    let p0 = unpack2x16float(w[w0 + kk]);
-    let p1 = unpack2x16float(w[w1 + kk]);
-    let p2 = unpack2x16float(w[w2 + kk]);
-    let p3 = unpack2x16float(w[w3 + kk]);
-    let be = vec4f(p0.x, p1.x, p2.x, p3.x);
-    let bo = vec4f(p0.y, p1.y, p2.y, p3.y);
-    let k = 2u * kk;
-    acc0 += x[x0 + k] * be + x[x0 + k + 1u] * bo;
-    acc1 += x[x1 + k] * be + x[x1 + k + 1u] * bo;
-    acc2 += x[x2 + k] * be + x[x2 + k + 1u] * bo;
-    acc3 += x[x3 + k] * be + x[x3 + k + 1u] * bo;
+  if (kq < K) { acc += block(rows, n0, kq, true); }
+  for (var i = 0u; i < 4u; i++) {
+    for (var j = 0u; j < 4u; j++) {
+      if (m0 + i < M && n0 + j < N) { store(m0 + i, n0 + j, acc[i][j]); }
+    }
   }
-  if ((K & 1u) == 1u) {
-    let kk = rowWords - 1u;
-    let k = K - 1u;
-    let b = vec4f(unpack2x16float(w[w0 + kk]).x, unpack2x16float(w[w1 + kk]).x,
-                  unpack2x16float(w[w2 + kk]).x, unpack2x16float(w[w3 + kk]).x);
-    acc0 += x[x0 + k] * b;
-    acc1 += x[x1 + k] * b;
-    acc2 += x[x2 + k] * b;
-    acc3 += x[x3 + k] * b;
-  }
-#endif
-#else
-#if ${W_KN}
-  let c0 = n0;
-  let c1 = min(n0 + 1u, N - 1u);
-  let c2 = min(n0 + 2u, N - 1u);
-  let c3 = min(n0 + 3u, N - 1u);
-  for (var k = 0u; k < K; k++) {
-    let row = k * N;
-    let b = vec4f(w[row + c0], w[row + c1], w[row + c2], w[row + c3]);
-    acc0 += x[x0 + k] * b;
-    acc1 += x[x1 + k] * b;
-    acc2 += x[x2 + k] * b;
-    acc3 += x[x3 + k] * b;
-  }
-#else
-  let w0 = n0 * K;
-  let w1 = min(n0 + 1u, N - 1u) * K;
-  let w2 = min(n0 + 2u, N - 1u) * K;
-  let w3 = min(n0 + 3u, N - 1u) * K;
-  for (var k = 0u; k < K; k++) {
-    let b = vec4f(w[w0 + k], w[w1 + k], w[w2 + k], w[w3 + k]);
-    acc0 += x[x0 + k] * b;
-    acc1 += x[x1 + k] * b;
-    acc2 += x[x2 + k] * b;
-    acc3 += x[x3 + k] * b;
-  }
-#endif
-#endif
-  storeRow(m0, n0, acc0);
-  if (m0 + 1u < M) { storeRow(m0 + 1u, n0, acc1); }
-  if (m0 + 2u < M) { storeRow(m0 + 2u, n0, acc2); }
-  if (m0 + 3u < M) { storeRow(m0 + 3u, n0, acc3); }
 }
 
-// Stores the in-range columns of one row of a 4x4 block.
-fn storeRow(m: u32, n0: u32, acc: vec4f) {
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < params.N) { store(m, n0 + j, acc[j]); }
-  }
+// One quad of k of a 4x4 block: column i of the result is row m_i's [dot(x_i, W(n0 + j))]_j.
+fn block(m: vec4u, n0: u32, k: u32, tail: bool) -> mat4x4f {
+  let b = w4x4(n0, k, tail);
+  return mat4x4f(x4(m.x, k, tail) * b, x4(m.y, k, tail) * b, x4(m.z, k, tail) * b,
+                 x4(m.w, k, tail) * b);
 }
 #endif

@@ -1,6 +1,7 @@
 /**
  * CPU twin of shaders/matmul.wgsl:
- *   out[m * outStride + outOffset + n] = sum_k x[m, k] * W(n, k) + bias[n]   for m < M, n < N.
+ *   out[m * outStride + outOffset + n] = sum_k x[m, k] * W(n, k) + bias[n]   for m < M, n < N
+ * (with `accumulate`, added to what out holds: the residual add x += a.W + b fused in).
  * wLayout 'NK': w is [N, K] (Hugging Face Linear); 'KN': w is [K, N] (GPT-2 Conv1D). With `f16`
  * the weight is packed halves, each row padded to ceil(rowLength/2) u32s (packWeightF16), and
  * decoded here exactly as the shader decodes it.
@@ -18,6 +19,8 @@ export interface MatmulOptions {
   outStride?: number;
   /** Column of out where this weight's N outputs start (default 0). */
   outOffset?: number;
+  /** Add the result to out instead of overwriting it (default false). */
+  accumulate?: boolean;
 }
 
 export function matmul(
@@ -44,7 +47,8 @@ export function matmul(
     for (let n = 0; n < N; n++) {
       let acc = 0;
       for (let k = 0; k < K; k++) acc += x[m * K + k] * (kn ? weight(k, n) : weight(n, k));
-      out[m * outStride + outOffset + n] = acc + (bias ? bias[n] : 0);
+      const i = m * outStride + outOffset + n;
+      out[i] = (opts.accumulate ? out[i] : 0) + acc + (bias ? bias[n] : 0);
     }
   }
 }
