@@ -1,147 +1,207 @@
 /**
- * Model-level benchmark: prefill tokens/s, decode tokens/s and ms per token, for the embedded
- * default model and for a random GPT-2-small-shaped model (12 layers, 768 wide, vocab 50257).
+ * Model-level benchmark: for each model and weight dtype, prefill and decode speed, ms per token,
+ * dispatches per token, where a decode step's time goes, the share of the bandwidth roofline, a
+ * 4-token prefill beside a decode step, and the tuner's kernel choices (src/bench/model.ts).
  *
- *   npm run bench:model -- [--quick] [--dtype f32|f16] [--json out.json]
+ *   npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16]
+ *                          [--models ts,gpt2-4x64,gpt2-small,llama-1b] [--retune | --tuning off]
+ *                          [--prompt N] [--decode N] [--ctx N] [--kv-dtype f16] [--no-profile]
+ *                          [--json out.json]
  *
- * --quick (what the suite and SwiftShader can afford) uses short prompts and few tokens.
- * Figures are printed and written as JSON (default bench-out/model.json), rows in the ModelRow form
- * of bench/schema.json: the roofline is weightBytes / the bandwidth bench_copy measures first.
+ * Models: the embedded default (tinystories-656k, Llama), and random GPT-2s of 4 layers x 64 wide
+ * (vocab 50304) and of GPT-2-small's shape; --full adds a random Llama-1B-shaped model (for real
+ * GPUs: 2.5 GB of weights in f16, its default dtype, 5 GB in f32). --quick is what the test suite
+ * and SwiftShader afford: a short prompt, a few tokens. Choices come from the tuning cache
+ * (~/.cache/wgpt/tuning.json) when it has them; --retune tunes every shape again.
+ *
+ * The report (default bench-out/model.json) is a bench/schema.json report: the bench_copy rows
+ * that measured the bandwidth, and one ModelRow per model and dtype; the load average is recorded,
+ * since on a software adapter a busy CPU is a slow "GPU".
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { peakCases } from '../src/bench/cases';
-import { MODEL_COLUMNS, modelCells } from '../src/bench/format';
-import type { ModelRow } from '../src/bench/schema';
-import { runBenchCase, TIMING } from '../src/bench/sweep';
+import { aligned, KERNEL_COLUMNS, kernelTable, modelDetail, modelTable } from '../src/bench/format';
+import { benchModel, loadHostModel } from '../src/bench/model';
+import {
+  GPT2_4X64,
+  GPT2_SMALL_RANDOM,
+  LLAMA_1B_RANDOM,
+  type RandomModelSpec,
+  randomModel,
+} from '../src/bench/random-model';
+import { type BenchReport, type ModelRow, SCHEMA_ID, validateReport } from '../src/bench/schema';
+import { environmentOf, measuredPeaks, runBenchCase, TIMING } from '../src/bench/sweep';
 import { Gpu } from '../src/gpu/gpu';
+import { timingMethod } from '../src/gpu/timing';
+import type { TuningMode } from '../src/gpu/tuning';
 import type { ModelConfig } from '../src/model/config';
-import { parseConfig } from '../src/model/config';
-import { defaultModelPath } from '../src/model/default-model';
-import { GpuRunner } from '../src/model/runner';
-import { openSource } from '../src/model/source';
-import { loadWeights, type ModelWeights } from '../src/model/weights';
-import { randn } from '../test/kernels/harness';
+import { DEFAULT_MODEL, defaultModelPath } from '../src/model/default-model';
+import type { ModelWeights } from '../src/model/weights';
 
 const { values } = parseArgs({
   options: {
+    preset: { type: 'string' },
     quick: { type: 'boolean', default: false },
-    dtype: { type: 'string', default: 'f32' },
+    full: { type: 'boolean', default: false },
+    dtype: { type: 'string' },
+    'kv-dtype': { type: 'string', default: 'f32' },
+    models: { type: 'string' },
+    retune: { type: 'boolean', default: false },
+    tuning: { type: 'string' },
+    prompt: { type: 'string' },
+    decode: { type: 'string' },
+    ctx: { type: 'string' },
+    'no-profile': { type: 'boolean', default: false },
     json: { type: 'string', default: 'bench-out/model.json' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const dtype = values.dtype === 'f16' ? 'f16' : 'f32';
-const quick = values.quick;
 
-/** A GPT-2-small-shaped model with random weights (only speed is measured). */
-function gpt2Small(): { cfg: ModelConfig; w: ModelWeights } {
-  const C = 768;
-  const V = 50257;
-  const F = 3072;
-  const P = 1024;
-  const L = 12;
-  const cfg = parseConfig({
-    model_type: 'gpt2',
-    vocab_size: V,
-    n_embd: C,
-    n_layer: L,
-    n_head: 12,
-    n_positions: P,
-    layer_norm_epsilon: 1e-5,
-    activation_function: 'gelu_new',
-  });
-  let seed = 1;
-  const mat = (rows: number, cols: number, name: string) => ({
-    data: randn(rows * cols, seed++, 0.02, false),
-    rows,
-    cols,
-    name,
-  });
-  const lin = (K: number, N: number, name: string) => ({
-    w: randn(K * N, seed++, 0.02, false),
-    layout: 'KN' as const,
-    N,
-    K,
-    b: new Float32Array(N),
-    name,
-  });
-  const norm = (name: string) => ({ w: new Float32Array(C).fill(1), b: new Float32Array(C), name });
-  const wte = mat(V, C, 'wte');
-  const layers = Array.from({ length: L }, (_, l) => ({
-    attnNorm: norm(`h.${l}.ln_1`),
-    qkv: lin(C, 3 * C, `h.${l}.attn.c_attn`),
-    o: lin(C, C, `h.${l}.attn.c_proj`),
-    mlpNorm: norm(`h.${l}.ln_2`),
-    fc: lin(C, F, `h.${l}.mlp.c_fc`),
-    proj: lin(F, C, `h.${l}.mlp.c_proj`),
-  }));
-  return { cfg, w: { wte, wpe: mat(P, C, 'wpe'), layers, finalNorm: norm('ln_f'), lmHead: wte } };
+interface ModelEntry {
+  key: string;
+  name: string;
+  /** Only in --full (or when named in --models). */
+  fullOnly?: boolean;
+  /** Dtypes when --dtype is not given. */
+  dtypes?: ('f32' | 'f16')[];
+  build(): Promise<{ cfg: ModelConfig; w: ModelWeights; buildMs: number }>;
 }
 
-async function defaultModel(): Promise<{ cfg: ModelConfig; w: ModelWeights }> {
-  const files = openSource(defaultModelPath());
-  const cfg = parseConfig(await files.readJSON('config.json'));
-  return { cfg, w: await loadWeights(files, cfg) };
+const random = (spec: RandomModelSpec) => async () => {
+  const t = performance.now();
+  const m = randomModel(spec);
+  return { ...m, buildMs: performance.now() - t };
+};
+
+const MODELS: ModelEntry[] = [
+  { key: 'ts', name: `${DEFAULT_MODEL} (default)`, build: () => loadHostModel(defaultModelPath()) },
+  { key: 'gpt2-4x64', name: GPT2_4X64.name, build: random(GPT2_4X64) },
+  { key: 'gpt2-small', name: GPT2_SMALL_RANDOM.name, build: random(GPT2_SMALL_RANDOM) },
+  {
+    key: 'llama-1b',
+    name: LLAMA_1B_RANDOM.name,
+    fullOnly: true,
+    dtypes: ['f16'],
+    build: random(LLAMA_1B_RANDOM),
+  },
+];
+
+/** Prompt and decode tokens and KV positions per preset. */
+const SIZES = {
+  quick: { prompt: 16, decode: 4, ctx: 64 },
+  standard: { prompt: 128, decode: 32, ctx: 256 },
+  full: { prompt: 512, decode: 128, ctx: 1024 },
+};
+
+if (values.help) {
+  console.log(
+    'npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16] ' +
+      '[--models ts,gpt2-4x64,gpt2-small,llama-1b] [--retune | --tuning auto|retune|off] ' +
+      '[--prompt N] [--decode N] [--ctx N] [--kv-dtype f32|f16] [--no-profile] [--json out.json]',
+  );
+  process.exit(0);
 }
 
-async function measure(
-  gpu: Gpu,
-  name: string,
-  m: { cfg: ModelConfig; w: ModelWeights },
-  bandwidthGBps: number | null,
-): Promise<ModelRow> {
-  const promptTokens = quick ? 16 : 128;
-  const decodeTokens = quick ? 4 : 64;
-  const maxContext = Math.min(m.cfg.maxContext, promptTokens + decodeTokens + 1);
-  const runner = await GpuRunner.create(gpu, m.cfg, m.w, { dtype, maxContext, validVocab: m.cfg.vocabSize });
-  try {
-    const ids = Array.from({ length: promptTokens }, (_, i) => (i * 7919) % m.cfg.vocabSize);
-    await runner.prefill(ids.slice(0, 2), true); // warm-up: builds every pipeline of both paths
-    await runner.step(1, 2, true);
-    let t = performance.now();
-    let next = (await runner.prefill(ids, true)) as number;
-    const prefillMs = performance.now() - t;
-    t = performance.now();
-    for (let i = 0; i < decodeTokens; i++) next = (await runner.step(next, promptTokens + i, true)) as number;
-    const decodeMs = performance.now() - t;
-    const msPerToken = decodeMs / decodeTokens;
-    const roofline = bandwidthGBps ? runner.weightBytes / (bandwidthGBps * 1e6) : null;
-    return {
-      model: name,
-      dtype,
-      weightBytes: runner.weightBytes,
-      promptTokens,
-      decodeTokens,
-      prefillTokensPerSecond: promptTokens / (prefillMs / 1000),
-      decodeTokensPerSecond: decodeTokens / (decodeMs / 1000),
-      msPerToken,
-      rooflineMsPerToken: roofline,
-      shareOfRoofline: roofline === null ? null : roofline / msPerToken,
-    };
-  } finally {
-    runner.destroy();
+const preset = values.preset ?? (values.quick ? 'quick' : values.full ? 'full' : 'standard');
+if (preset !== 'quick' && preset !== 'standard' && preset !== 'full')
+  throw new Error(`--preset must be quick, standard or full, got '${preset}'`);
+const listOf = (s: string | undefined) =>
+  s
+    ?.split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const dtypes = listOf(values.dtype);
+for (const d of dtypes ?? [])
+  if (d !== 'f32' && d !== 'f16') throw new Error(`--dtype: '${d}' is not f32 or f16`);
+const kvDtype = values['kv-dtype'];
+if (kvDtype !== 'f32' && kvDtype !== 'f16') throw new Error(`--kv-dtype must be f32 or f16`);
+const tuningMode = (values.retune ? 'retune' : (values.tuning ?? 'auto')) as TuningMode;
+if (!['auto', 'retune', 'off'].includes(tuningMode)) throw new Error(`--tuning must be auto, retune or off`);
+const wanted = listOf(values.models);
+const unknown = (wanted ?? []).filter((k) => !MODELS.some((m) => m.key === k));
+if (unknown.length)
+  throw new Error(`unknown model(s) ${unknown.join(', ')}; known: ${MODELS.map((m) => m.key).join(', ')}`);
+const models = MODELS.filter((m) => (wanted ? wanted.includes(m.key) : !m.fullOnly || preset === 'full'));
+const count = (s: string | undefined, fallback: number) => {
+  const n = s === undefined ? fallback : Number(s);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`expected a positive integer, got '${s}'`);
+  return n;
+};
+const sizes = {
+  prompt: count(values.prompt, SIZES[preset].prompt),
+  decode: count(values.decode, SIZES[preset].decode),
+  ctx: count(values.ctx, SIZES[preset].ctx),
+};
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+const loadStart = loadavg();
+const started = performance.now();
+console.log(`load average ${load()} on ${cpus().length} CPUs; preset ${preset}, tuning ${tuningMode}`);
+
+// The bandwidth the roofline divides by: bench_copy, on a device of its own, before any model.
+const probeGpu = await Gpu.create({ tuning: { store: null } });
+const a = probeGpu.adapter;
+console.log(
+  `adapter: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' · ')}` +
+    (a.isSoftware ? ' (SOFTWARE: these figures measure the CPU, not a GPU)' : ''),
+);
+const timing = TIMING[preset === 'full' ? 'full' : 'quick'];
+const copies = peakCases(preset === 'full' ? 'full' : 'quick').filter((c) => c.kernel === 'bench_copy');
+const probes = [];
+for (const c of copies) probes.push(await runBenchCase(probeGpu, c, timing));
+const peaks = measuredPeaks(probes, { vendorBandwidthGBps: null, vendorGflops: null });
+const environment = environmentOf(probeGpu);
+const method = timingMethod(probeGpu);
+probeGpu.destroy();
+console.log(`${aligned(KERNEL_COLUMNS, kernelTable(probes))}`);
+console.log(
+  `bandwidth: ${peaks.bandwidthGBps?.toFixed(2) ?? '—'} GB/s (bench_copy, best of ${probes.length})\n`,
+);
+
+const rows: ModelRow[] = [];
+for (const entry of models) {
+  const host = await entry.build();
+  for (const dtype of dtypes ?? entry.dtypes ?? ['f32', 'f16']) {
+    const row = await benchModel(host.cfg, host.w, {
+      name: entry.name,
+      dtype: dtype as 'f32' | 'f16',
+      kvDtype,
+      promptTokens: sizes.prompt,
+      decodeTokens: sizes.decode,
+      maxContext: sizes.ctx,
+      bandwidthGBps: peaks.bandwidthGBps,
+      profile: !values['no-profile'],
+      tuning: { mode: tuningMode },
+      buildMs: host.buildMs,
+      onStatus: (what) => process.stderr.write(`  ${entry.name} ${dtype}: ${what}…\n`),
+    });
+    rows.push(row);
+    console.log(`${modelDetail(row).join('\n')}\n`);
   }
 }
 
-const gpu = await Gpu.create();
+console.log(modelTable(rows));
+const report: BenchReport = {
+  schema: SCHEMA_ID,
+  date: new Date().toISOString(),
+  preset,
+  environment,
+  timing: { method, warmup: timing.warmup, reps: timing.reps, targetPassMs: timing.targetPassMs },
+  peaks,
+  kernels: probes,
+  models: rows,
+  host: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg() },
+};
+const problems = validateReport(JSON.parse(JSON.stringify(report)));
+if (problems.length) throw new Error(`report does not match bench/schema.json:\n${problems.join('\n')}`);
+mkdirSync(dirname(values.json), { recursive: true });
+writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 console.log(
-  `adapter: ${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}` +
-    (gpu.adapter.isSoftware ? ' (software: these figures measure the CPU, not a GPU)' : ''),
+  `\nwrote ${values.json} (${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${load()})`,
 );
-const copy = peakCases('quick').find((c) => c.kernel === 'bench_copy' && c.dims.N === 4 << 20)!;
-const bw = await runBenchCase(gpu, copy, TIMING.quick);
-const bandwidthGBps = bw.status === 'ok' ? bw.gbps : null;
-console.log(`bandwidth (bench_copy ${copy.shape}): ${bandwidthGBps?.toFixed(2) ?? '—'} GB/s`);
-const rows: ModelRow[] = [];
-rows.push(await measure(gpu, 'tinystories-656k (default)', await defaultModel(), bandwidthGBps));
-rows.push(await measure(gpu, 'gpt2-small-shaped (random)', gpt2Small(), bandwidthGBps));
-const table = [MODEL_COLUMNS, ...rows.map(modelCells)];
-const widths = MODEL_COLUMNS.map((_, c) => Math.max(...table.map((r) => r[c].length)));
-for (const r of table)
-  console.log(r.map((x, c) => (c < 2 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  '));
-const report = { date: new Date().toISOString(), adapter: gpu.adapter, quick, bandwidthGBps, rows };
-mkdirSync(dirname(values.json!), { recursive: true });
-writeFileSync(values.json!, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`wrote ${values.json}`);
-gpu.destroy();

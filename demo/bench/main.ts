@@ -1,20 +1,39 @@
 /**
  * The kernel benchmark page: runs the shared sweep (src/bench) in the browser, fills the table as
- * rows come in, draws GFLOP/s and GB/s per kernel with uPlot (variants side by side), measures a
- * model's prefill and decode speed, and downloads the report as JSON (bench/schema.json) or CSV.
+ * rows come in (matmul and attention: every candidate of the tuner per shape, the one it would
+ * choose marked), draws GFLOP/s and GB/s per kernel with uPlot (variants side by side), measures a
+ * model (src/bench/model.ts: prefill, decode, dispatches per token, where a step goes, kernel
+ * choices), and downloads the report as JSON (bench/schema.json) or CSV.
  *
- * URL parameters preselect the form: ?preset=quick&kernels=rmsnorm,residual (the e2e test uses it).
+ * URL parameters preselect the form: ?preset=quick&kernels=rmsnorm,matmul&shapes=ts-656k (the e2e
+ * test uses them); a model source 'random:gpt2-4x64' or 'random:gpt2-small' builds a random model.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { kernelNames } from '../../src/bench/cases';
-import { KERNEL_COLUMNS, kernelCells, MODEL_COLUMNS, modelCells, toCsv } from '../../src/bench/format';
-import { benchModel } from '../../src/bench/model';
-import { type BenchReport, type KernelRow, type ModelRow, validateReport } from '../../src/bench/schema';
-import { environmentOf, runSweep } from '../../src/bench/sweep';
+import {
+  KERNEL_COLUMNS,
+  kernelCells,
+  kernelTable,
+  MODEL_COLUMNS,
+  modelCells,
+  modelDetail,
+  toCsv,
+} from '../../src/bench/format';
+import { benchModel, loadHostModel } from '../../src/bench/model';
+import { GPT2_4X64, GPT2_SMALL_RANDOM, randomModel } from '../../src/bench/random-model';
+import {
+  type BenchReport,
+  type KernelRow,
+  type ModelRow,
+  SCHEMA_ID,
+  validateReport,
+} from '../../src/bench/schema';
+import { environmentOf, runSweep, TIMING } from '../../src/bench/sweep';
 import { Gpu } from '../../src/gpu/gpu';
+import { timingMethod } from '../../src/gpu/timing';
+import type { TuningMode } from '../../src/gpu/tuning';
 import { DEFAULT_MODEL } from '../../src/model/default-model';
-import { loadModel } from '../../src/model/model';
 
 declare global {
   interface Window {
@@ -22,6 +41,10 @@ declare global {
     benchReport?: BenchReport;
     /** Set when a kernel run ends: 'done', 'stopped' or an error message. */
     benchState?: string;
+    /** Set when a model run ends: 'done' or an error message. */
+    benchModelState?: string;
+    /** What validateReport found wrong with the last report (empty: it matches bench/schema.json). */
+    benchProblems?: string[];
     benchCharts?: Record<string, uPlot[]>;
   }
 }
@@ -30,14 +53,29 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const params = new URLSearchParams(location.search);
 const DEFAULT_MODEL_URL = new URL(`../../models/${DEFAULT_MODEL}/`, location.href).href;
 const PROBES = ['bench_copy', 'bench_fma'];
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
+const COLORS = [
+  '#2563eb',
+  '#dc2626',
+  '#16a34a',
+  '#9333ea',
+  '#ea580c',
+  '#0891b2',
+  '#ca8a04',
+  '#db2777',
+  '#4b5563',
+  '#65a30d',
+  '#7c3aed',
+];
+const RANDOM_MODELS: Record<string, typeof GPT2_4X64> = {
+  'random:gpt2-4x64': GPT2_4X64,
+  'random:gpt2-small': GPT2_SMALL_RANDOM,
+};
 
 let gpu: Gpu | undefined;
 let report: BenchReport | undefined;
 const modelRows: ModelRow[] = [];
 let stopper: AbortController | undefined;
 const charts: Record<string, uPlot[]> = {};
-window.benchCharts = charts;
 
 function header(rowId: string, cols: readonly string[]): void {
   $(rowId).replaceChildren(
@@ -56,10 +94,12 @@ function tableRow(cells: string[], numericFrom: number): HTMLTableRowElement {
   return tr;
 }
 
-function kernelRow(r: KernelRow): HTMLTableRowElement {
-  const tr = tableRow(kernelCells(r), 4);
+function kernelRow(r: KernelRow, cells = kernelCells(r)): HTMLTableRowElement {
+  const tr = tableRow(cells, 4);
   tr.dataset.status = r.status;
   tr.dataset.kernel = r.kernel;
+  tr.dataset.shape = r.shape;
+  if (r.chosen !== null) tr.dataset.chosen = String(r.chosen);
   const check = tr.children[3] as HTMLElement;
   check.className = r.status === 'ok' ? 'check-ok' : 'check-bad';
   if (r.message) tr.title = r.message;
@@ -148,9 +188,30 @@ function showPeaks(r: BenchReport): void {
     vendor;
 }
 
+/** The kernel report with the model rows; before any kernel run, one with no kernel rows. */
 function currentReport(): BenchReport | undefined {
-  if (!report) return undefined;
-  return { ...report, models: modelRows };
+  if (report) return { ...report, models: modelRows };
+  if (!gpu) return undefined;
+  const t = TIMING.quick;
+  return {
+    schema: SCHEMA_ID,
+    date: new Date().toISOString(),
+    preset: 'quick',
+    environment: environmentOf(gpu),
+    timing: { method: timingMethod(gpu), warmup: t.warmup, reps: t.reps, targetPassMs: t.targetPassMs },
+    peaks: { bandwidthGBps: null, gflops: null, vendorBandwidthGBps: null, vendorGflops: null },
+    kernels: [],
+    models: modelRows,
+  };
+}
+
+/** Publishes the report for tests and the console, with what the schema check found. */
+function publish(): string[] {
+  const r = currentReport();
+  const problems = r ? validateReport(JSON.parse(JSON.stringify(r))) : ['no report'];
+  window.benchReport = r;
+  window.benchProblems = problems;
+  return problems;
 }
 
 function download(name: string, text: string, type: string): void {
@@ -181,9 +242,14 @@ async function runKernels(): Promise<void> {
   const rows: KernelRow[] = [];
   const started = performance.now();
   try {
+    const shapes = ($('shapes') as HTMLInputElement).value
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const r = await runSweep(gpu, {
       preset,
       kernels: kernels.filter((k) => !PROBES.includes(k)),
+      shapes,
       vendorBandwidthGBps: vendorValue('vendor-gbps'),
       vendorGflops: vendorValue('vendor-gflops'),
       signal: stopper.signal,
@@ -197,13 +263,13 @@ async function runKernels(): Promise<void> {
       },
     });
     report = r;
-    // Shares of peak are final only at the end: redraw the table with them.
-    $('kernel-rows').replaceChildren(...r.kernels.map(kernelRow));
+    // Shares of peak and the chosen candidates are final only at the end: redraw the table.
+    const cells = kernelTable(r.kernels);
+    $('kernel-rows').replaceChildren(...r.kernels.map((row, i) => kernelRow(row, cells[i])));
     drawCharts(r.kernels);
     showPeaks(r);
-    const problems = validateReport(JSON.parse(JSON.stringify(currentReport())));
+    const problems = publish();
     if (problems.length) throw new Error(`report does not match the schema: ${problems.join('; ')}`);
-    window.benchReport = currentReport();
     const secs = ((performance.now() - started) / 1000).toFixed(1);
     window.benchState = stopper.signal.aborted ? 'stopped' : 'done';
     $('status').textContent = `${window.benchState}: ${r.kernels.length} rows in ${secs} s`;
@@ -221,48 +287,58 @@ async function runKernels(): Promise<void> {
 async function runModel(): Promise<void> {
   const source = ($('model-source') as HTMLInputElement).value.trim() || DEFAULT_MODEL_URL;
   const dtype = ($('model-dtype') as HTMLSelectElement).value as 'f32' | 'f16';
-  const promptTokens = Math.max(1, Number(($('model-prompt') as HTMLInputElement).value) || 32);
+  const tuning = ($('model-tuning') as HTMLSelectElement).value as TuningMode;
+  const promptTokens = Math.max(4, Number(($('model-prompt') as HTMLInputElement).value) || 32);
   const decodeTokens = Math.max(2, Number(($('model-decode') as HTMLInputElement).value) || 16);
   $('run-model').toggleAttribute('disabled', true);
   $('model-status').textContent = 'loading…';
+  window.benchModelState = undefined;
   try {
-    const model = await loadModel(source, {
+    const spec = RANDOM_MODELS[source];
+    const t = performance.now();
+    const host = spec
+      ? { ...randomModel(spec), buildMs: performance.now() - t }
+      : await loadHostModel(source);
+    const name = spec ? spec.name : source === DEFAULT_MODEL_URL ? `${DEFAULT_MODEL} (default)` : source;
+    const row = await benchModel(host.cfg, host.w, {
+      name,
       dtype,
-      maxContext: promptTokens + decodeTokens + 2,
-      onProgress: (p) => {
-        $('model-status').textContent = `${p.phase} ${p.file} ${(p.overallLoaded / 1e6).toFixed(1)} MB`;
+      promptTokens,
+      decodeTokens,
+      maxContext: Math.max(64, promptTokens + decodeTokens + 1),
+      bandwidthGBps: report?.peaks.bandwidthGBps ?? null,
+      tuning: { mode: tuning },
+      buildMs: host.buildMs,
+      onStatus: (what) => {
+        $('model-status').textContent = `${what}…`;
       },
     });
-    try {
-      $('model-status').textContent = 'running…';
-      const name = source === DEFAULT_MODEL_URL ? `${DEFAULT_MODEL} (default)` : source;
-      const row = await benchModel(model, {
-        name,
-        dtype,
-        promptTokens,
-        decodeTokens,
-        bandwidthGBps: report?.peaks.bandwidthGBps ?? null,
-      });
-      modelRows.push(row);
-      $('model-rows').append(tableRow(modelCells(row), 2));
-      $('model-status').textContent = 'done';
-      window.benchReport = currentReport();
-    } finally {
-      model.dispose();
-    }
+    modelRows.push(row);
+    const tr = tableRow(modelCells(row), 2);
+    tr.dataset.dispatches = String(row.dispatchesPerToken);
+    $('model-rows').append(tr);
+    $('model-detail').textContent = modelRows.map((r) => modelDetail(r).join('\n')).join('\n\n');
+    const problems = publish();
+    if (problems.length) throw new Error(`report does not match the schema: ${problems.join('; ')}`);
+    window.benchModelState = 'done';
+    $('model-status').textContent = 'done';
+    $('download-json').toggleAttribute('disabled', false);
   } catch (e) {
-    $('model-status').textContent = `error: ${(e as Error).message}`;
+    window.benchModelState = `error: ${(e as Error).message}`;
+    $('model-status').textContent = window.benchModelState;
   } finally {
     $('run-model').toggleAttribute('disabled', false);
   }
 }
 
 async function main(): Promise<void> {
+  window.benchCharts = charts;
   header('kernel-head', KERNEL_COLUMNS);
   header('model-head', MODEL_COLUMNS);
   const preset = params.get('preset');
   if (preset === 'quick' || preset === 'full') ($('preset') as HTMLSelectElement).value = preset;
   const chosen = params.get('kernels')?.split(',');
+  ($('shapes') as HTMLInputElement).value = params.get('shapes') ?? '';
   for (const k of kernelNames().filter((k) => !PROBES.includes(k))) {
     const label = document.createElement('label');
     const box = Object.assign(document.createElement('input'), { type: 'checkbox', value: k });
@@ -271,6 +347,11 @@ async function main(): Promise<void> {
     $('kernels').append(label);
   }
   ($('model-source') as HTMLInputElement).value = DEFAULT_MODEL_URL;
+  $('model-sources').replaceChildren(
+    ...[DEFAULT_MODEL_URL, ...Object.keys(RANDOM_MODELS)].map((value) =>
+      Object.assign(document.createElement('option'), { value }),
+    ),
+  );
   $('run').addEventListener('click', () => void runKernels());
   $('stop').addEventListener('click', () => stopper?.abort());
   $('run-model').addEventListener('click', () => void runModel());
@@ -280,6 +361,8 @@ async function main(): Promise<void> {
   $('download-csv').addEventListener('click', () =>
     download('wgpt-bench.csv', toCsv(currentReport()!), 'text/csv'),
   );
+  if (params.get('model-prompt')) ($('model-prompt') as HTMLInputElement).value = params.get('model-prompt')!;
+  if (params.get('model-decode')) ($('model-decode') as HTMLInputElement).value = params.get('model-decode')!;
 
   gpu = await Gpu.create();
   const env = environmentOf(gpu);
@@ -294,7 +377,21 @@ async function main(): Promise<void> {
   if (params.has('run')) void runKernels();
 }
 
-main().catch((e: Error) => {
-  $('adapter').textContent = `No WebGPU: ${e.message}`;
-  window.benchState = `error: ${e.message}`;
-});
+function start(): void {
+  main().catch((e: Error) => {
+    $('adapter').textContent = `No WebGPU: ${e.message}`;
+    window.benchState = `error: ${e.message}`;
+  });
+}
+
+// Under the dev server, a source file saved during a run would reload the page and lose the run:
+// this module accepts updates instead (the new code runs on the next page load).
+if (import.meta.hot) {
+  import.meta.hot.accept();
+  if (!import.meta.hot.data.started) {
+    import.meta.hot.data.started = true;
+    start();
+  }
+} else {
+  start();
+}

@@ -21,7 +21,13 @@ import { softmax as softmaxCpu } from '../cpu/softmax';
 import type { CheckData, Host } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { argmax } from '../kernels/argmax';
-import { attention } from '../kernels/attention';
+import {
+  type AttentionKernel,
+  attention,
+  attentionCandidates,
+  attentionKernelName,
+  DEFAULT_ATTENTION_KERNEL,
+} from '../kernels/attention';
 import { bench_copy } from '../kernels/bench_copy';
 import { bench_fma } from '../kernels/bench_fma';
 import type { AnyDispatch } from '../kernels/dispatch';
@@ -29,7 +35,7 @@ import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
 import { kv_append } from '../kernels/kv_append';
 import { layernorm } from '../kernels/layernorm';
-import { matmul } from '../kernels/matmul';
+import { type MatmulKernel, matmul, matmulCandidates, matmulKernelName } from '../kernels/matmul';
 import { residual } from '../kernels/residual';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
@@ -38,11 +44,13 @@ import { softmax } from '../kernels/softmax';
 import type { KernelRow } from './schema';
 import {
   checkedLabel,
+  GPT2_4X64,
   GPT2_MEDIUM,
   GPT2_SMALL,
   LLAMA_1B,
   type ModelShape,
   type Preset,
+  projections,
   randomF16Words,
   rowsToCheck,
   TINYSTORIES,
@@ -64,45 +72,75 @@ export interface Prepared extends CheckData {
 /** A row of the sweep before it runs: the report row's identity and work, plus how to set it up. */
 export interface BenchCase
   extends Pick<KernelRow, 'kernel' | 'variant' | 'shape' | 'model' | 'dims' | 'flops' | 'bytes'> {
+  /** One of the tuner's candidates for this kernel and shape (its row gets `chosen`). */
+  tuned?: boolean;
   prepare(): Prepared;
+}
+
+/**
+ * Host data of the candidates of one shape, made once: the last shape's only (one lm-head's
+ * weights and reference are hundreds of MB), the sweep runs a shape's candidates one after another.
+ */
+let lastShared: { key: string; value: unknown } | undefined;
+function shared<T>(key: string, make: () => T): T {
+  if (lastShared?.key !== key) {
+    lastShared = undefined; // the old one can be collected while the new one is made
+    lastShared = { key, value: make() };
+  }
+  return lastShared.value as T;
 }
 
 const F = (n: number) => new Float32Array(n);
 
-function matmulCase(
-  m: ModelShape,
-  what: string,
-  M: number,
-  K: number,
-  N: number,
-  variant: string,
-): BenchCase {
-  const f16 = variant.startsWith('f16');
-  const wLayout = variant.endsWith('KN') ? 'KN' : 'NK';
+/** One matmul of a model: rows M (1 in decode), weight [K -> N] in its checkpoint layout and dtype. */
+export interface MatmulShape {
+  m: ModelShape;
+  what: string;
+  M: number;
+  K: number;
+  N: number;
+  wLayout: 'NK' | 'KN';
+  f16: boolean;
+}
+
+export const matmulShapeLabel = (s: MatmulShape): string =>
+  `${s.m.name} ${s.what} M=${s.M} ${s.f16 ? 'f16' : 'f32'} ${s.wLayout}`;
+
+function matmulCase(s: MatmulShape, kernel: MatmulKernel): BenchCase {
+  const { M, K, N, wLayout, f16 } = s;
   const [rows, cols] = wLayout === 'NK' ? [N, K] : [K, N];
   const wWords = f16 ? rows * Math.ceil(cols / 2) : rows * cols;
+  const shape = matmulShapeLabel(s);
   return {
     kernel: 'matmul',
-    variant,
-    shape: `${m.name} ${what} M=${M}`,
-    model: m.name,
+    variant: matmulKernelName(kernel),
+    shape,
+    model: s.m.name,
     dims: { M, K, N },
     flops: 2 * M * K * N,
     bytes: 4 * (M * K + wWords + M * N),
+    tuned: true,
     prepare() {
-      const x = uniform(M * K, 1);
-      const w = f16 ? randomF16Words(wWords, 2) : uniform(wWords, 2, 0.5);
       const opts = { wLayout, f16 } as const;
       const Mc = rowsToCheck(M, K * N);
+      const data = shared(`matmul ${shape}`, () => {
+        const x = uniform(M * K, 1);
+        const w = f16 ? randomF16Words(wWords, 2) : uniform(wWords, 2, 0.5);
+        let out: Float32Array | undefined;
+        const reference = () => {
+          if (!out) {
+            out = F(Mc * N);
+            matmulCpu(out, x.subarray(0, Mc * K), w, null, Mc, K, N, opts);
+          }
+          return out;
+        };
+        return { x, w, reference };
+      });
       return {
-        inputs: { x, w },
+        inputs: { x: data.x, w: data.w },
         outputs: { out: M * N },
-        gpu: (gpu, o, i) => matmul(gpu, o.out, i.x, i.w, null, M, K, N, opts),
-        reference: () => {
-          const out = F(Mc * N);
-          matmulCpu(out, x.subarray(0, Mc * K), w, null, Mc, K, N, opts);
-          return { out };
-        },
+        gpu: (gpu, o, i) => matmul(gpu, o.out, i.x, i.w, null, M, K, N, { ...opts, kernel }),
+        reference: () => ({ out: data.reference() }),
         checked: checkedLabel(Mc, M),
         tol: { atol: 2e-5 * Math.sqrt(K) * (f16 ? 2 : 1), rtol: 1e-5 },
       };
@@ -110,33 +148,47 @@ function matmulCase(
   };
 }
 
-function attentionCase(m: ModelShape, L: number, variant: 'decode' | 'prefill'): BenchCase {
+function attentionCase(
+  m: ModelShape,
+  L: number,
+  mode: 'decode' | 'prefill',
+  kernel: AttentionKernel,
+): BenchCase {
   const { NH, NKV, HS } = m;
-  const T = variant === 'decode' ? 1 : L;
+  const T = mode === 'decode' ? 1 : L;
   const pos = L - T;
   const keys = T * pos + (T * (T + 1)) / 2;
+  const shape = `${m.name} ${mode} ctx=${L}`;
   return {
     kernel: 'attention',
-    variant,
-    shape: `${m.name} ctx=${L}`,
+    variant: attentionKernelName(kernel),
+    shape,
     model: m.name,
     dims: { T, pos, NH, NKV, HS },
     flops: 4 * HS * NH * keys,
     bytes: 4 * (2 * T * NH * HS + 2 * L * NKV * HS),
+    tuned: true,
     prepare() {
-      const q = uniform(T * NH * HS, 1);
-      const k = uniform(L * NKV * HS, 2);
-      const v = uniform(L * NKV * HS, 3);
       const Tc = rowsToCheck(T, NH * L * HS * 4);
+      const { q, k, v, reference } = shared(`attention ${shape}`, () => {
+        const q = uniform(T * NH * HS, 1);
+        const k = uniform(L * NKV * HS, 2);
+        const v = uniform(L * NKV * HS, 3);
+        let out: Float32Array | undefined;
+        const reference = () => {
+          if (!out) {
+            out = F(Tc * NH * HS);
+            attentionCpu(out, q.subarray(0, Tc * NH * HS), k, v, Tc, NH, NKV, HS, { pos });
+          }
+          return out;
+        };
+        return { q, k, v, reference };
+      });
       return {
         inputs: { q, k, v },
         outputs: { out: T * NH * HS },
-        gpu: (gpu, o, i) => attention(gpu, o.out, i.q, i.k, i.v, T, NH, NKV, HS, { pos }),
-        reference: () => {
-          const out = F(Tc * NH * HS);
-          attentionCpu(out, q.subarray(0, Tc * NH * HS), k, v, Tc, NH, NKV, HS, { pos });
-          return { out };
-        },
+        gpu: (gpu, o, i) => attention(gpu, o.out, i.q, i.k, i.v, T, NH, NKV, HS, { pos, kernel }),
+        reference: () => ({ out: reference() }),
         checked: checkedLabel(Tc, T),
         tol: { atol: 2e-5, rtol: 1e-4 },
       };
@@ -434,38 +486,64 @@ export function peakCases(preset: Preset): BenchCase[] {
       ];
 }
 
-/** Every kernel's cases for a preset, in sweep order (peaks first). */
-export function benchCases(preset: Preset): BenchCase[] {
+/** The matmuls the sweep times: decode (M = 1) and prefill shapes of real models. */
+export function matmulShapes(preset: Preset): MatmulShape[] {
+  const at = (m: ModelShape, what: string, M: number, f16 = false): MatmulShape => {
+    const p = projections(m).find((x) => x.what.startsWith(`${what} `))!;
+    return { m, what: p.what, M, K: p.K, N: p.N, wLayout: p.wLayout, f16 };
+  };
+  if (preset === 'quick') {
+    return [
+      at(TINYSTORIES, 'lm-head', 1),
+      at(GPT2_4X64, 'lm-head', 1),
+      at(GPT2_SMALL, 'mlp-up', 1),
+      at(GPT2_SMALL, 'mlp-up', 1, true),
+      at(GPT2_SMALL, 'lm-head', 1),
+      at(TINYSTORIES, 'gate|up', 128),
+    ];
+  }
+  const out: MatmulShape[] = [];
+  for (const f16 of [false, true]) {
+    for (const m of [TINYSTORIES, GPT2_SMALL, GPT2_MEDIUM, LLAMA_1B]) {
+      for (const M of [1, 128]) for (const p of projections(m)) out.push({ m, M, f16, ...p });
+    }
+    out.push(at(GPT2_4X64, 'lm-head', 1, f16));
+  }
+  return out;
+}
+
+/** Attention shapes: decode (one row at the end of the context) and prefill (the whole context). */
+export function attentionShapes(preset: Preset): { m: ModelShape; L: number; mode: 'decode' | 'prefill' }[] {
+  if (preset === 'quick') {
+    return [
+      { m: TINYSTORIES, L: 128, mode: 'decode' },
+      { m: GPT2_SMALL, L: 1024, mode: 'decode' },
+      { m: TINYSTORIES, L: 128, mode: 'prefill' },
+    ];
+  }
+  return (['decode', 'prefill'] as const).flatMap((mode) =>
+    [TINYSTORIES, GPT2_SMALL, LLAMA_1B].flatMap((m) => [128, 512, 2048].map((L) => ({ m, L, mode }))),
+  );
+}
+
+/**
+ * Every kernel's cases for a preset, in sweep order (peaks first). Matmul and attention get one
+ * row per candidate the tuner would time for the shape on `gpu`'s adapter, side by side; without a
+ * Gpu (listing cases), the candidates of an adapter without subgroups, and attention's default.
+ */
+export function benchCases(preset: Preset, gpu?: Gpu): BenchCase[] {
   const quick = preset === 'quick';
-  const models = quick ? [TINYSTORIES] : [TINYSTORIES, GPT2_SMALL, GPT2_MEDIUM, LLAMA_1B];
   const Ms = quick ? [1, 128] : [1, 128, 512];
+  const models = [TINYSTORIES, GPT2_SMALL, GPT2_MEDIUM, LLAMA_1B];
   const cases: BenchCase[] = [...peakCases(preset)];
 
-  const mm = quick ? ['f32 NK', 'f16 NK'] : ['f32 NK', 'f16 NK', 'f32 KN', 'f16 KN'];
-  const projections = (m: ModelShape): [string, number, number][] => [
-    [`attn ${m.C}x${m.C}`, m.C, m.C],
-    [`mlp-up ${m.C}x${m.F}`, m.C, m.F],
-    [`mlp-down ${m.F}x${m.C}`, m.F, m.C],
-    [`lm-head ${m.C}x${m.V}`, m.C, m.V],
-  ];
-  const mmShapes: [ModelShape, string, number, number, number][] = quick
-    ? [
-        [TINYSTORIES, `attn 128x128`, 1, 128, 128],
-        [TINYSTORIES, `mlp-up 128x384`, 1, 128, 384],
-        [TINYSTORIES, `mlp-up 128x384`, 128, 128, 384],
-        [GPT2_SMALL, `mlp-up 768x3072`, 1, 768, 3072],
-      ]
-    : models.flatMap((m) =>
-        Ms.flatMap((M) =>
-          projections(m).map(([w, K, N]) => [m, w, M, K, N] as [ModelShape, string, number, number, number]),
-        ),
-      );
-  for (const v of mm) for (const [m, w, M, K, N] of mmShapes) cases.push(matmulCase(m, w, M, K, N, v));
-
-  const attnModels = quick ? [TINYSTORIES] : [TINYSTORIES, GPT2_SMALL, LLAMA_1B];
-  const ctxs = quick ? [128] : [128, 512, 2048];
-  for (const v of ['decode', 'prefill'] as const) {
-    for (const m of attnModels) for (const L of ctxs) cases.push(attentionCase(m, L, v));
+  for (const s of matmulShapes(preset)) {
+    for (const k of matmulCandidates(gpu?.features ?? { subgroups: false }, s)) cases.push(matmulCase(s, k));
+  }
+  for (const { m, L, mode } of attentionShapes(preset)) {
+    const T = mode === 'decode' ? 1 : L;
+    const kernels = gpu ? attentionCandidates(gpu, { T, HS: m.HS, ctx: L }) : [DEFAULT_ATTENTION_KERNEL];
+    for (const k of kernels) cases.push(attentionCase(m, L, mode, k));
   }
 
   const llamaLike = quick ? [TINYSTORIES] : [TINYSTORIES, LLAMA_1B];

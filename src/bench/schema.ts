@@ -26,12 +26,23 @@ export interface KernelRow {
   flops: number;
   /** Bytes read plus written per call, each tensor once. */
   bytes: number;
-  /** 'fail': outside tolerance (not timed); 'skipped': over a device limit; 'error': anything else. */
-  status: 'ok' | 'fail' | 'skipped' | 'error';
+  /**
+   * For kernels the tuner chooses among (matmul, attention): whether this row is the variant it
+   * would choose for this shape, the fastest that passed its check; null for other kernels.
+   */
+  chosen: boolean | null;
+  /**
+   * 'fail': outside tolerance (not timed); 'slow': a tuner candidate that passed but whose first
+   * call took over SLOW_FACTOR times its shape's fastest (not timed, as the tuner skips it);
+   * 'skipped': over a device limit; 'error': anything else.
+   */
+  status: 'ok' | 'fail' | 'slow' | 'skipped' | 'error';
   maxError: number | null;
   /** Which outputs were compared with the CPU twin ('all', or the first rows for big shapes). */
   checked: string;
   message: string;
+  /** Wall ms of the checked call (submit to done, with the readback); null when it did not run. */
+  firstMs: number | null;
   /** Median time per call, ms. */
   ms: number | null;
   callsPerPass: number;
@@ -44,19 +55,81 @@ export interface KernelRow {
   shareFlops: number | null;
 }
 
+/** One tuned op at one shape: the variant the tuner chose, where from, and every candidate's outcome. */
+export interface KernelChoiceRow {
+  op: string;
+  /** The tuner's shape key, e.g. 'M1 K768 N50257 NK'. */
+  shape: string;
+  name: string;
+  /** 'tuned' now, read from the 'cache', 'forced' by an option, or the untuned 'default'. */
+  source: 'tuned' | 'cache' | 'forced' | 'default';
+  /** The chosen variant's ms per call (tuned or cached), else null. */
+  ms: number | null;
+  /** Candidates when tuned now (empty otherwise): 'chosen', 'ok', 'slow' (not timed further), 'failed'. */
+  candidates: {
+    name: string;
+    status: 'chosen' | 'ok' | 'slow' | 'failed';
+    ms: number | null;
+    note: string;
+  }[];
+}
+
+/** One op of a decode step (every layer and weight block of it), from the per-dispatch profile. */
+export interface OpTime {
+  /** The tape key without layer and block numbers, e.g. 'matmul mlp.c_fc'. */
+  op: string;
+  kernel: string;
+  /** Pipeline variants it ran, in short ('GEMV VEC4 BIAS wg64 r2'). */
+  variants: string[];
+  dispatches: number;
+  /** Sum of its dispatches' ms, and that sum over the whole step's. */
+  ms: number;
+  share: number;
+}
+
 export interface ModelRow {
   model: string;
   dtype: 'f32' | 'f16';
+  kvDtype: 'f32' | 'f16';
+  arch: 'gpt2' | 'llama';
+  /** Layers, channels, heads, kv heads, head size, MLP width, vocab. */
+  dims: { L: number; C: number; NH: number; NKV: number; HS: number; F: number; V: number };
+  /** KV cache positions (attention kernels are chosen for it). */
+  maxContext: number;
   weightBytes: number;
+  /** Host weights built or read (null: not measured), upload, and kernels chosen and compiled. */
+  load: { buildMs: number | null; uploadMs: number; kernelsMs: number };
   promptTokens: number;
   decodeTokens: number;
   prefillTokensPerSecond: number;
+  /** Median ms of a 4-token prefill (a decode step should never be slower). */
+  prefill4Ms: number;
   decodeTokensPerSecond: number;
+  /** Mean ms per decode step (1000 / decodeTokensPerSecond), and the median. */
   msPerToken: number;
+  medianMsPerToken: number;
+  /** Dispatches one greedy decode step encodes. */
+  dispatchesPerToken: number;
   /** weightBytes / measured bandwidth: the fastest a decode step can be if it reads every weight once. */
   rooflineMsPerToken: number | null;
   /** rooflineMsPerToken / msPerToken. */
   shareOfRoofline: number | null;
+  /**
+   * Every dispatch of one decode step timed on its own, summed per op (largest first), shares of
+   * their sum; `others`: dispatches timed that this greedy step does not run (the sampler), their
+   * share against the same sum. Null: not run.
+   */
+  profile: { position: number; stepMs: number; ops: OpTime[]; others: OpTime[] } | null;
+  tuningMode: 'auto' | 'off' | 'retune';
+  kernelChoices: KernelChoiceRow[];
+}
+
+/** The machine running the benchmark (Node only): a busy CPU makes software-adapter figures unreliable. */
+export interface Host {
+  cpus: number;
+  /** os.loadavg() at the start and at the end of the run: 1, 5 and 15 minutes. */
+  loadAverageStart: number[];
+  loadAverageEnd: number[];
 }
 
 export interface Environment {
@@ -77,12 +150,14 @@ export interface Peaks {
 export interface BenchReport {
   schema: typeof SCHEMA_ID;
   date: string;
-  preset: 'quick' | 'full';
+  /** The kernel sweep has quick and full; bench:model also standard (its default). */
+  preset: 'quick' | 'standard' | 'full';
   environment: Environment;
   timing: { method: TimingMethod; warmup: number; reps: number; targetPassMs: number };
   peaks: Peaks;
   kernels: KernelRow[];
   models: ModelRow[];
+  host?: Host;
 }
 
 interface JsonSchema {

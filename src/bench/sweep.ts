@@ -1,7 +1,9 @@
 /**
  * The kernel sweep, shared by `npm run bench` (Node, Dawn) and the bench page: peaks first (copy
  * and FMA probes), then every selected kernel's cases. Each row is checked against the CPU twin
- * before it is timed; a row that fails is marked and not timed.
+ * before it is timed; a row that fails is marked and not timed. Matmul and attention run every
+ * candidate the tuner has for each shape on this adapter, and the row the tuner would choose
+ * (src/gpu/tuning.ts: the fastest that passed its check) is marked `chosen`.
  */
 import { runAndCompare, type Uploaded, uploadCheckData } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
@@ -16,6 +18,8 @@ export interface SweepOptions {
   preset: Preset;
   /** Kernels to run (default all); the peak probes always run, they are the reference. */
   kernels?: string[];
+  /** Only rows whose shape label contains one of these (e.g. 'gpt2-s', 'M=1'); probes always run. */
+  shapes?: string[];
   /** Vendor figures to report beside the measured peaks. */
   vendorBandwidthGBps?: number | null;
   vendorGflops?: number | null;
@@ -23,7 +27,16 @@ export interface SweepOptions {
   onRow?: (row: KernelRow, done: number, total: number) => void;
   /** Checked between rows: a true value stops the sweep (the page's Stop button). */
   signal?: AbortSignal;
+  /** Time candidates the tuner would skip as slow too (default false: they are marked 'slow'). */
+  timeSlow?: boolean;
 }
+
+/**
+ * A candidate whose checked call takes longer than this many times the fastest first call of its
+ * shape so far is not timed further (status 'slow'), as the tuner does (src/gpu/tuning.ts): on a
+ * software adapter a barrier-heavy kernel can take seconds a call.
+ */
+export const SLOW_FACTOR = 2.5;
 
 export const TIMING: Record<Preset, TimingOptions> = {
   quick: { targetPassMs: 40, reps: 3, warmup: 1, maxCallsPerPass: 200 },
@@ -64,8 +77,16 @@ export function environmentOf(gpu: Gpu): Environment {
   };
 }
 
-/** Runs one case: prepare, upload, one call, compare, then time. Never throws. */
-export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions): Promise<KernelRow> {
+/**
+ * Runs one case: prepare, upload, one call, compare, then time, unless that call took longer than
+ * `slowAfterMs` (the row is then 'slow'). Never throws.
+ */
+export async function runBenchCase(
+  gpu: Gpu,
+  c: BenchCase,
+  timing: TimingOptions,
+  slowAfterMs = Number.POSITIVE_INFINITY,
+): Promise<KernelRow> {
   const row: KernelRow = {
     kernel: c.kernel,
     variant: c.variant,
@@ -74,10 +95,12 @@ export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions
     dims: c.dims,
     flops: c.flops,
     bytes: c.bytes,
+    chosen: c.tuned ? false : null,
     status: 'error',
     maxError: null,
     checked: '',
     message: '',
+    firstMs: null,
     ms: null,
     callsPerPass: 0,
     reps: 0,
@@ -94,11 +117,21 @@ export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions
     row.checked = p.checked;
     up = await uploadCheckData(gpu, c.kernel, p);
     dispatch = await p.gpu(gpu, up.out, up.inp);
-    const check = await runAndCompare(gpu, dispatch, up.out, p.reference(), p.tol, p.exact);
+    const expected = p.reference();
+    const t0 = performance.now();
+    const check = await runAndCompare(gpu, dispatch, up.out, expected, p.tol, p.exact);
+    row.firstMs = performance.now() - t0;
     row.maxError = check.maxError;
     if (!check.pass) {
       row.status = 'fail';
       row.message = check.message;
+      return row;
+    }
+    if (row.firstMs > slowAfterMs) {
+      row.status = 'slow';
+      row.message =
+        `first call ${row.firstMs.toFixed(1)} ms, over ${SLOW_FACTOR}x the fastest candidate's first ` +
+        'call: not timed (the tuner skips it too)';
       return row;
     }
     const t = await timeDispatches(gpu, [dispatch], timing);
@@ -122,6 +155,23 @@ export async function runBenchCase(gpu: Gpu, c: BenchCase, timing: TimingOptions
     dispatch?.destroy();
     up?.destroy();
   }
+}
+
+/**
+ * Marks, among the candidate rows of each kernel and shape, the one the tuner would choose: the
+ * fastest that passed its check (none when every candidate failed).
+ */
+export function markChosen(rows: KernelRow[]): void {
+  const best = new Map<string, KernelRow>();
+  for (const r of rows) {
+    if (r.chosen === null) continue;
+    r.chosen = false;
+    if (r.status !== 'ok' || r.ms === null) continue;
+    const key = `${r.kernel} ${r.shape}`;
+    const b = best.get(key);
+    if (!b || r.ms < b.ms!) best.set(key, r);
+  }
+  for (const r of best.values()) r.chosen = true;
 }
 
 /** Fills each row's share of the measured peaks (the probes' best figures). */
@@ -149,35 +199,54 @@ export function measuredPeaks(
   };
 }
 
-/** The selected cases of a preset: the peak probes plus the chosen kernels. */
-export function selectCases(preset: Preset, kernels?: string[]): BenchCase[] {
-  const all = benchCases(preset);
-  if (!kernels?.length) return all;
+/**
+ * The selected cases of a preset: the peak probes plus the chosen kernels, at the shapes whose
+ * label contains one of `shapes` (all when none given); candidates for `gpu`'s adapter.
+ */
+export function selectCases(preset: Preset, kernels?: string[], gpu?: Gpu, shapes?: string[]): BenchCase[] {
+  const all = benchCases(preset, gpu);
   const known = new Set(all.map((c) => c.kernel));
-  const unknown = kernels.filter((k) => !known.has(k));
+  const unknown = (kernels ?? []).filter((k) => !known.has(k));
   if (unknown.length)
     throw new Error(`unknown kernel(s): ${unknown.join(', ')}; known: ${[...known].join(', ')}`);
-  return all.filter((c) => c.kernel.startsWith('bench_') || kernels.includes(c.kernel));
+  const picked = all.filter(
+    (c) =>
+      c.kernel.startsWith('bench_') ||
+      ((!kernels?.length || kernels.includes(c.kernel)) &&
+        (!shapes?.length || shapes.some((s) => c.shape.includes(s)))),
+  );
+  if (shapes?.length && !picked.some((c) => !c.kernel.startsWith('bench_')))
+    throw new Error(`no case has a shape containing ${shapes.join(' or ')}`);
+  return picked;
 }
 
 /** Runs the sweep and returns the report (models: []; the model level is added by the caller). */
 export async function runSweep(gpu: Gpu, opts: SweepOptions): Promise<BenchReport> {
   const timing = { ...TIMING[opts.preset], ...opts.timing };
-  const cases = selectCases(opts.preset, opts.kernels);
+  const cases = selectCases(opts.preset, opts.kernels, gpu, opts.shapes);
   const rows: KernelRow[] = [];
   const vendor = {
     vendorBandwidthGBps: opts.vendorBandwidthGBps ?? null,
     vendorGflops: opts.vendorGflops ?? null,
   };
+  // The fastest first call of each kernel and shape so far, for the tuner's 'slow' rule.
+  const bestFirst = new Map<string, number>();
   for (const c of cases) {
     if (opts.signal?.aborted) break;
-    const row = await runBenchCase(gpu, c, timing);
+    const key = `${c.kernel} ${c.shape}`;
+    const slowAfter =
+      c.tuned && !opts.timeSlow ? SLOW_FACTOR * (bestFirst.get(key) ?? Number.POSITIVE_INFINITY) : undefined;
+    const row = await runBenchCase(gpu, c, timing, slowAfter);
+    if (row.status === 'ok' && row.firstMs !== null)
+      bestFirst.set(key, Math.min(row.firstMs, bestFirst.get(key) ?? Number.POSITIVE_INFINITY));
     rows.push(row);
     applyPeaks(rows, measuredPeaks(rows, vendor));
+    markChosen(rows);
     opts.onRow?.(row, rows.length, cases.length);
   }
   const peaks = measuredPeaks(rows, vendor);
   applyPeaks(rows, peaks);
+  markChosen(rows);
   return {
     schema: SCHEMA_ID,
     date: new Date().toISOString(),
