@@ -18,7 +18,7 @@
  * that measured the bandwidth, and one ModelRow per model and dtype; the load average is recorded,
  * since on a software adapter a busy CPU is a slow "GPU".
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -140,7 +140,24 @@ const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
+
+/** Busy CPU seconds of the whole machine so far (Linux /proc/stat, 100 ticks a second), or null. */
+function machineBusySeconds(): number | null {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = ticks;
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return null;
+  }
+}
+const ownSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const loadStart = loadavg();
+const busyStart = machineBusySeconds();
+const ownStart = ownSeconds();
 const started = performance.now();
 console.log(`load average ${load()} on ${cpus().length} CPUs; preset ${preset}, tuning ${tuningMode}`);
 
@@ -187,6 +204,13 @@ for (const entry of models) {
 }
 
 console.log(modelTable(rows));
+// What other processes took of the CPUs meanwhile: on a software adapter they slow every figure.
+const busyEnd = machineBusySeconds();
+const seconds = (performance.now() - started) / 1000;
+const otherCpuShare =
+  busyStart === null || busyEnd === null
+    ? null
+    : Math.max(0, busyEnd - busyStart - (ownSeconds() - ownStart)) / (seconds * cpus().length);
 const report: BenchReport = {
   schema: SCHEMA_ID,
   date: new Date().toISOString(),
@@ -196,12 +220,13 @@ const report: BenchReport = {
   peaks,
   kernels: probes,
   models: rows,
-  host: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg() },
+  host: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg(), otherCpuShare },
 };
 const problems = validateReport(JSON.parse(JSON.stringify(report)));
 if (problems.length) throw new Error(`report does not match bench/schema.json:\n${problems.join('\n')}`);
 mkdirSync(dirname(values.json), { recursive: true });
 writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 console.log(
-  `\nwrote ${values.json} (${((performance.now() - started) / 1000).toFixed(0)} s; load average now ${load()})`,
+  `\nwrote ${values.json} (${seconds.toFixed(0)} s; load average now ${load()}; ` +
+    `other processes used ${otherCpuShare === null ? '—' : `${(100 * otherCpuShare).toFixed(0)}%`} of the CPUs meanwhile)`,
 );

@@ -165,7 +165,12 @@ describe('model benchmark', () => {
       peaks: { bandwidthGBps: 1, gflops: null, vendorBandwidthGBps: null, vendorGflops: null },
       kernels: [],
       models: [row],
-      host: { cpus: 2, loadAverageStart: [0.5, 0.5, 0.5], loadAverageEnd: [0.6, 0.5, 0.5] },
+      host: {
+        cpus: 2,
+        loadAverageStart: [0.5, 0.5, 0.5],
+        loadAverageEnd: [0.6, 0.5, 0.5],
+        otherCpuShare: 0.01,
+      },
     };
     expect(validateReport(JSON.parse(JSON.stringify(report)))).toEqual([]);
     const bad = JSON.parse(JSON.stringify(report));

@@ -130,6 +130,11 @@ export interface Host {
   /** os.loadavg() at the start and at the end of the run: 1, 5 and 15 minutes. */
   loadAverageStart: number[];
   loadAverageEnd: number[];
+  /**
+   * CPU time other processes took during the run, over the run's wall time times the CPUs (Linux
+   * /proc/stat; null elsewhere): near 0 on a quiet machine.
+   */
+  otherCpuShare: number | null;
 }
 
 export interface Environment {
