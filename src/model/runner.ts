@@ -62,8 +62,9 @@ export class GpuRunner {
   private sampleOut!: GPUBuffer;
   private sampleTop!: GPUBuffer;
   private readSample!: GPUBuffer;
-  private sampler!: Dispatch<SampleStep>;
-  private samplerTop!: Dispatch<SampleStep>;
+  /** The sampler without and with the top-token list, compiled in the background. */
+  private samplers!: Promise<Dispatch<SampleStep>[]>;
+  private destroyed = false;
   /** Where the last pass left the next-token logits row in act.logits (bytes). */
   private lastRowOffset = 0;
   readonly chunk: number;
@@ -133,25 +134,10 @@ export class GpuRunner {
     this.readLogits = await this.buffer('logits readback', f32(T * V), read);
     this.readArgmax = await this.buffer('argmax readback', 4, read);
     const valid = this.opts.validVocab;
-    const greedyStep = { temperature: 0, r: 0 };
     this.seen = await this.buffer('seen', seenWords(V) * 4);
     this.sampleOut = await this.buffer('sample ids', (1 + TOP_TOKENS) * 4);
     this.sampleTop = await this.buffer('sample top logits', (1 + TOP_TOKENS) * 4);
     this.readSample = await this.buffer('sample readback', 2 * (1 + TOP_TOKENS) * 4, read);
-    this.sampler = await sample(gpu, this.sampleOut, null, this.seen, this.act.logits, V, valid, greedyStep);
-    this.samplerTop = await sample(
-      gpu,
-      this.sampleOut,
-      this.sampleTop,
-      this.seen,
-      this.act.logits,
-      V,
-      valid,
-      greedyStep,
-      {
-        topN: TOP_TOKENS,
-      },
-    );
 
     this.prefillAll = new GpuOps(gpu, cfg, kv, T);
     this.prefillLast = new GpuOps(gpu, cfg, kv, T, false);
@@ -163,6 +149,27 @@ export class GpuRunner {
     await this.pass([0], 0, this.prefillLast, false, 'none');
     await gpu.finish();
     await gpu.tuning.flush();
+    // The sampler's shader takes seconds to compile on a software adapter (where compiles run one
+    // at a time): it compiles in the background after the tapes, and a sampled step waits for it.
+    const make = (top: boolean) =>
+      sample(
+        gpu,
+        this.sampleOut,
+        top ? this.sampleTop : null,
+        this.seen,
+        this.act.logits,
+        V,
+        valid,
+        { temperature: 0, r: 0 },
+        {
+          topN: top ? TOP_TOKENS : 0,
+        },
+      );
+    this.samplers = Promise.all([make(false), make(true)]).then((made) => {
+      if (this.destroyed) for (const d of made) d.destroy();
+      return made;
+    });
+    this.samplers.catch(() => {}); // surfaces at the first sampled step
   }
 
   /** Runs ids at positions pos.. through one tape and submits, with what `read` asks to copy out. */
@@ -171,14 +178,13 @@ export class GpuRunner {
     this.gpu.write(this.act.ids, Uint32Array.from(ids));
     ops.begin();
     await forward(ops, this.cfg, this.weights, this.act, T, pos, allRows);
+    const [sampler, samplerTop] = typeof read === 'object' ? await this.samplers : [];
     const V = this.cfg.vocabSize;
     this.lastRowOffset = allRows ? (T - 1) * V * 4 : 0;
     ops.submit('forward', (encoder) => {
       if (read === 'argmax' || typeof read === 'object') {
         const d: AnyDispatch =
-          read === 'argmax'
-            ? this.argmaxDispatch
-            : (read.topN ? this.samplerTop : this.sampler).update(read.step);
+          read === 'argmax' ? this.argmaxDispatch : (read.topN ? samplerTop : sampler).update(read.step);
         const pass = encoder.beginComputePass();
         d.encode(pass);
         pass.end();
@@ -299,9 +305,10 @@ export class GpuRunner {
       const t = await timeDispatches(this.gpu, [dispatch], opts);
       out.push({ key, kernel: dispatch.p.kernel, variant: dispatch.p.variant, ms: t.ms });
     }
+    const [sampler] = await this.samplers;
     for (const [key, d] of [
       ['argmax (greedy)', this.argmaxDispatch],
-      ['sample (temperature 1, top-p 0.95)', this.sampler.update({ temperature: 1, topP: 0.95, r: 0.5 })],
+      ['sample (temperature 1, top-p 0.95)', sampler.update({ temperature: 1, topP: 0.95, r: 0.5 })],
     ] as const) {
       const t = await timeDispatches(this.gpu, [d], opts);
       out.push({ key, kernel: d.p.kernel, variant: d.p.variant, ms: t.ms });
@@ -314,8 +321,13 @@ export class GpuRunner {
     this.prefillLast?.destroy();
     this.decode?.destroy();
     this.argmaxDispatch?.destroy();
-    this.sampler?.destroy();
-    this.samplerTop?.destroy();
+    this.destroyed = true;
+    this.samplers?.then(
+      (made) => {
+        for (const d of made) d.destroy();
+      },
+      () => {},
+    );
     for (const b of this.buffers) b.destroy();
     this.buffers.length = 0;
   }
