@@ -173,7 +173,7 @@ describe('tuned models', () => {
   it("uses forced variants, refuses unknown or unfitting ones with InvalidOptionError, and 'off' uses the defaults", async () => {
     const forced = await loadModel(defaultModelPath(), {
       tuningCache: false,
-      kernels: { matmul: 'tile', attention: 'online.wg32' },
+      kernels: { matmul: 'tile', attention: 'online.wg32', rmsnorm: 'wg64', argmax: 'wg16' },
     });
     const choices = await forced.kernelChoices();
     expect(sources(choices)).toEqual(new Set(['forced']));

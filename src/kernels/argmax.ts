@@ -1,8 +1,9 @@
 /** GPU wrapper of shaders/argmax.wgsl; CPU twin src/cpu/argmax.ts. */
 import { type BufferRef, type Gpu, sliceOf } from '../gpu/gpu';
-import { Dispatch, grid1d } from './dispatch';
+import { Dispatch, grid1d, reductionWorkgroup } from './dispatch';
 
-const WG = 256;
+/** Invocations per row when none is given (a tuner may choose another, see src/model/kernel-choice.ts). */
+export const DEFAULT_WG = 256;
 
 /**
  * out[r] (u32) = the first index of the largest value of row r of x [R, N] (NaN never wins).
@@ -14,10 +15,12 @@ export async function argmax(
   x: BufferRef,
   R: number,
   N: number,
+  opts: { /** Invocations per row (power of two; default DEFAULT_WG). */ WG?: number } = {},
 ): Promise<Dispatch<{ R: number }>> {
   if (!(N >= 1)) throw new Error(`argmax: N must be at least 1, got ${N}`);
   if (sliceOf(x).size < R * N * 4) throw new Error(`argmax: x holds fewer than R*N = ${R * N} floats`);
   if (sliceOf(out).size < R * 4) throw new Error(`argmax: out holds fewer than R = ${R} u32s`);
+  const WG = reductionWorkgroup(gpu, 'argmax', opts.WG ?? DEFAULT_WG);
   const p = await gpu.pipeline('argmax', {}, { WG });
   return Dispatch.create(
     gpu,

@@ -135,6 +135,18 @@ export class Dispatch<D = unknown> {
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
 /**
+ * The workgroup size of a kernel that reduces a row in workgroup memory with a tree: a power of
+ * two within the device's limits (an Error naming the kernel otherwise).
+ */
+export function reductionWorkgroup(gpu: Gpu, kernel: string, WG: number): number {
+  const max = Math.min(gpu.limits.maxComputeInvocationsPerWorkgroup, gpu.limits.maxComputeWorkgroupSizeX);
+  if (!(Number.isInteger(WG) && WG >= 1 && WG <= max && (WG & (WG - 1)) === 0)) {
+    throw new Error(`${kernel}: workgroup size must be a power of two in 1..${max}, got ${WG}`);
+  }
+  return WG;
+}
+
+/**
  * A grid of `groups` workgroups, folded into two dimensions when it exceeds the per-dimension
  * limit. Shaders recover the flat index as `wid.x + wid.y * nwg.x`.
  */

@@ -3,7 +3,9 @@
  * (pipelines, bind groups and uniforms created once); every later pass replays the same tape,
  * rewriting only the small uniforms that carry T and pos, and is submitted as one command buffer.
  */
-import type { Gpu } from '../gpu/gpu';
+import { layernorm as layernormCpu } from '../cpu/layernorm';
+import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
+import type { BufferRef, Gpu } from '../gpu/gpu';
 import { attention } from '../kernels/attention';
 import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
@@ -17,7 +19,7 @@ import { silu_mul } from '../kernels/silu_mul';
 import type { ModelConfig } from './config';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
-import { chooseAttention, chooseMatmul } from './kernel-choice';
+import { chooseAttention, chooseMatmul, chooseReductionWg, normCheckData } from './kernel-choice';
 
 /** A copy between buffers, recorded on the tape like a dispatch (it splits the compute pass). */
 class Copy {
@@ -124,21 +126,33 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   }
 
   async norm(out: GPUBuffer, x: GPUBuffer, w: GpuNorm, T: number) {
+    const { gpu, maxT } = this;
     const C = this.cfg.hidden;
     const eps = this.cfg.normEps;
-    if (this.cfg.norm === 'layernorm') {
-      await this.use(
-        `layernorm ${w.name}`,
-        () => layernorm(this.gpu, out, x, w.w, w.b!, this.maxT, C, { eps }),
-        {
-          R: T,
-        },
-      );
-    } else {
-      await this.use(`rmsnorm ${w.name}`, () => rmsnorm(this.gpu, out, x, w.w, this.maxT, C, { eps }), {
-        R: T,
-      });
-    }
+    const ln = this.cfg.norm === 'layernorm';
+    type Bufs = { out: BufferRef; x: BufferRef; w: BufferRef; b?: BufferRef };
+    const build = (WG: number, R: number, f: Bufs) =>
+      ln
+        ? layernorm(gpu, f.out, f.x, f.w, f.b!, R, C, { eps, WG })
+        : rmsnorm(gpu, f.out, f.x, f.w, R, C, { eps, WG });
+    await this.use(
+      `${this.cfg.norm} ${w.name}`,
+      async () => {
+        const WG = await chooseReductionWg(
+          gpu,
+          this.cfg.norm,
+          { R: maxT, C },
+          (wg, up) => build(wg, 3, { out: up.out.out, x: up.inp.x, w: up.inp.w, b: up.inp.b }),
+          () =>
+            normCheckData(C, (o, xs, ws, bs, R) =>
+              ln ? layernormCpu(o, xs, ws, bs, R, C, { eps }) : rmsnormCpu(o, xs, ws, R, C, { eps }),
+            ),
+          (wg) => build(wg, maxT, { out, x, w: w.w, b: w.b }),
+        );
+        return build(WG, maxT, { out, x, w: w.w, b: w.b });
+      },
+      { R: T },
+    );
   }
 
   async linear(out: GPUBuffer, x: GPUBuffer, w: GpuLinear, T: number) {

@@ -52,6 +52,9 @@ export const TUNED_OPS: Record<string, (name: string) => string | null> = {
       return null;
     }
   },
+  layernorm: (name) => wgName(parseWg(name)),
+  rmsnorm: (name) => wgName(parseWg(name)),
+  argmax: (name) => wgName(parseWg(name)),
 };
 
 /** Kernels for prefill blocks are timed on this many rows (a whole chunk takes too long on slow adapters). */
@@ -242,4 +245,75 @@ export async function chooseAttention(
     });
   const name = await gpu.tuning.choose('attention', attentionShapeKey(s), () => attentionTrial(gpu, s, real));
   return parseAttentionKernel(name);
+}
+
+/**
+ * Row reductions (layernorm, rmsnorm, argmax): one workgroup per row, a strided sum per invocation
+ * then a tree in workgroup memory; their variants are the workgroup size, 'wg256' .. 'wg1' (one
+ * invocation per row: no barrier at all, what a CPU adapter likes for short rows).
+ */
+const REDUCTION_WGS = [256, 64, 16, 4, 1];
+
+const wgName = (wg: number | null): string | null => (wg === null ? null : `wg${wg}`);
+
+function parseWg(name: string): number | null {
+  const m = /^wg([1-9]\d{0,3})$/.exec(name);
+  const wg = m ? Number(m[1]) : 0;
+  return wg && (wg & (wg - 1)) === 0 ? wg : null;
+}
+
+export type ReductionOp = 'layernorm' | 'rmsnorm' | 'argmax';
+
+/**
+ * The workgroup size of a row reduction of R rows of C floats on this adapter. `check(wg, up)`
+ * builds the kernel on the synthetic rows `data()` (uploaded as `up`) that are compared with the
+ * twin's output; `real(wg)` builds it on the op's own buffers.
+ */
+export async function chooseReductionWg(
+  gpu: Gpu,
+  op: ReductionOp,
+  shape: { R: number; C: number },
+  check: (WG: number, up: Uploaded) => Promise<AnyDispatch>,
+  data: () => CheckData & { expected: Record<string, Host> },
+  real: (WG: number) => Promise<AnyDispatch>,
+  exact = false,
+): Promise<number> {
+  const max = Math.min(gpu.limits.maxComputeInvocationsPerWorkgroup, gpu.limits.maxComputeWorkgroupSizeX);
+  const wgs = REDUCTION_WGS.filter((wg) => wg <= max);
+  let up: Uploaded | undefined;
+  let d: (CheckData & { expected: Record<string, Host> }) | undefined;
+  const name = await gpu.tuning.choose(op, `R${shape.R} C${shape.C}`, () => ({
+    candidates: wgs.map((wg) => `wg${wg}`),
+    fallback: `wg${wgs[0]}`,
+    async check(n) {
+      const wg = parseWg(n);
+      if (wg === null) throw new Error(`'${n}' is not a ${op} variant`);
+      d ??= data();
+      up ??= await uploadCheckData(gpu, `${op} check`, d);
+      const dispatch = await check(wg, up);
+      try {
+        return await runAndCompare(gpu, dispatch, up.out, d.expected, { atol: 1e-5, rtol: 1e-5 }, exact);
+      } finally {
+        dispatch.destroy();
+      }
+    },
+    build: (n) => real(parseWg(n)!),
+    dispose: () => up?.destroy(),
+  }));
+  return parseWg(name)!;
+}
+
+/** Synthetic rows for a norm's check: 3 rows of C floats with an offset, and the twin's output. */
+export function normCheckData(
+  C: number,
+  twin: (out: Float32Array, x: Float32Array, w: Float32Array, b: Float32Array, R: number) => void,
+): CheckData & { expected: Record<string, Host> } {
+  const R = 3;
+  const x = uniform(R * C, 11, 2);
+  for (let i = 0; i < x.length; i++) x[i] += 0.5;
+  const w = uniform(C, 12);
+  const b = uniform(C, 13);
+  const out = new Float32Array(R * C);
+  twin(out, x, w, b, R);
+  return { inputs: { x, w, b }, outputs: { out: R * C }, expected: { out } };
 }

@@ -3,6 +3,9 @@
  * once at load. A prompt is prefilled in chunks with the matrix-matrix kernels; each decode step is
  * one submission (write the token id, replay the decode tape, copy out what sampling needs).
  */
+
+import { argmax as argmaxCpu } from '../cpu/argmax';
+import { uniform } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { timeDispatches } from '../gpu/timing';
 import { argmax } from '../kernels/argmax';
@@ -12,6 +15,7 @@ import type { ModelConfig } from './config';
 import { type Activations, forward, type Weights } from './forward';
 import { GpuOps } from './gpu-ops';
 import { type Dtype, type GpuKinds, WeightUploader, weightBuffers } from './gpu-weights';
+import { chooseReductionWg } from './kernel-choice';
 import type { ModelWeights } from './weights';
 
 export interface RunnerOptions {
@@ -129,7 +133,22 @@ export class GpuRunner {
       logits: await this.buffer('logits', f32(T * V)),
     };
     this.argmaxOut = await this.buffer('argmax', 4);
-    this.argmaxDispatch = await argmax(gpu, this.argmaxOut, this.act.logits, 1, this.opts.validVocab);
+    const N = this.opts.validVocab;
+    const WG = await chooseReductionWg(
+      gpu,
+      'argmax',
+      { R: 1, C: N },
+      (wg, up) => argmax(gpu, up.out.out, up.inp.x, 1, N, { WG: wg }),
+      () => {
+        const x = uniform(N, 21);
+        const expected = new Uint32Array(1);
+        argmaxCpu(expected, x, 1, N);
+        return { inputs: { x }, outputs: { out: 1 }, expected: { out: expected } };
+      },
+      (wg) => argmax(gpu, this.argmaxOut, this.act.logits, 1, N, { WG: wg }),
+      true,
+    );
+    this.argmaxDispatch = await argmax(gpu, this.argmaxOut, this.act.logits, 1, N, { WG });
     const read = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
     this.readLogits = await this.buffer('logits readback', f32(T * V), read);
     this.readArgmax = await this.buffer('argmax readback', 4, read);
