@@ -1,9 +1,9 @@
 /**
- * Runs a model on the GPU: weights, KV cache, activations, tapes and readback buffers are created
- * once at load. A prompt is prefilled in chunks with the matrix-matrix kernels; each decode step is
- * one submission (write the token id, replay the decode tape, copy out what sampling needs).
+ * Runs a model on the GPU: weights, KV cache, activations, tapes (their kernels chosen per adapter)
+ * and readback buffers are created once at load. A prompt is prefilled in chunks with the
+ * matrix-matrix kernels; each decode step is one submission (write the token id, replay the decode
+ * tape, pick the next token on the GPU, copy out its id).
  */
-
 import { argmax as argmaxCpu } from '../cpu/argmax';
 import { uniform } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
