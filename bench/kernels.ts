@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kernelNames } from '../src/bench/cases';
 import { formatReport } from '../src/bench/format';
+import { hostLine, hostSummary, watchHost } from '../src/bench/host';
 import { benchModel, loadHostModel } from '../src/bench/model';
 import { validateReport } from '../src/bench/schema';
 import { runSweep } from '../src/bench/sweep';
@@ -56,6 +57,8 @@ const kernels = listOf(values.kernels);
 const shapes = listOf(values.shapes);
 const vendorNumber = (s: string | undefined) => (s === undefined ? null : Number(s));
 
+const host = watchHost();
+console.log(hostLine());
 const gpu = await Gpu.create();
 const a = gpu.adapter;
 console.log(
@@ -92,12 +95,15 @@ if (!values['no-model']) {
   );
 }
 
+report.host = host.end();
 console.log(`\n${formatReport(report)}\n`);
 const problems = validateReport(JSON.parse(JSON.stringify(report)));
 if (problems.length) throw new Error(`report does not match bench/schema.json:\n${problems.join('\n')}`);
 mkdirSync(dirname(values.json), { recursive: true });
 writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`wrote ${values.json} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `wrote ${values.json} (${((performance.now() - started) / 1000).toFixed(1)} s; ${hostSummary(report.host)})`,
+);
 const failed = report.kernels.filter((r) => r.status === 'fail' || r.status === 'error').length;
 if (failed) {
   console.error(`${failed} row(s) failed their check or errored`);

@@ -11,19 +11,19 @@
  * Models: the embedded default (tinystories-656k, Llama), and random GPT-2s of 4 layers x 64 wide
  * (vocab 50304) and of GPT-2-small's shape; --full adds a random Llama-1B-shaped model (for real
  * GPUs: 2.5 GB of weights in f16, its default dtype, 5 GB in f32). --quick is what the test suite
- * and SwiftShader afford: a short prompt, a few tokens. Choices come from the tuning cache
+ * and SwiftShader afford: a 16-token prompt, 8 tokens. Choices come from the tuning cache
  * (~/.cache/wgpt/tuning.json) when it has them; --retune tunes every shape again.
  *
  * The report (default bench-out/model.json) is a bench/schema.json report: the bench_copy rows
  * that measured the bandwidth, and one ModelRow per model and dtype; the load average is recorded,
  * since on a software adapter a busy CPU is a slow "GPU".
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { peakCases } from '../src/bench/cases';
 import { aligned, KERNEL_COLUMNS, kernelTable, modelDetail, modelTable } from '../src/bench/format';
+import { hostLine, hostSummary, watchHost } from '../src/bench/host';
 import { benchModel, loadHostModel } from '../src/bench/model';
 import {
   GPT2_4X64,
@@ -91,7 +91,7 @@ const MODELS: ModelEntry[] = [
 
 /** Prompt and decode tokens and KV positions per preset. */
 const SIZES = {
-  quick: { prompt: 16, decode: 4, ctx: 64 },
+  quick: { prompt: 16, decode: 8, ctx: 64 },
   standard: { prompt: 128, decode: 32, ctx: 256 },
   full: { prompt: 512, decode: 128, ctx: 1024 },
 };
@@ -136,30 +136,9 @@ const sizes = {
   ctx: count(values.ctx, SIZES[preset].ctx),
 };
 
-const load = () =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-
-/** Busy CPU seconds of the whole machine so far (Linux /proc/stat, 100 ticks a second), or null. */
-function machineBusySeconds(): number | null {
-  try {
-    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-    const [user, nice, system, , , irq, softirq, steal] = ticks;
-    return (user + nice + system + irq + softirq + steal) / 100;
-  } catch {
-    return null;
-  }
-}
-const ownSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-const loadStart = loadavg();
-const busyStart = machineBusySeconds();
-const ownStart = ownSeconds();
+const host = watchHost();
 const started = performance.now();
-console.log(`load average ${load()} on ${cpus().length} CPUs; preset ${preset}, tuning ${tuningMode}`);
+console.log(`${hostLine()}; preset ${preset}, tuning ${tuningMode}`);
 
 // The bandwidth the roofline divides by: bench_copy, on a device of its own, before any model.
 const probeGpu = await Gpu.create({ tuning: { store: null } });
@@ -204,13 +183,6 @@ for (const entry of models) {
 }
 
 console.log(modelTable(rows));
-// What other processes took of the CPUs meanwhile: on a software adapter they slow every figure.
-const busyEnd = machineBusySeconds();
-const seconds = (performance.now() - started) / 1000;
-const otherCpuShare =
-  busyStart === null || busyEnd === null
-    ? null
-    : Math.max(0, busyEnd - busyStart - (ownSeconds() - ownStart)) / (seconds * cpus().length);
 const report: BenchReport = {
   schema: SCHEMA_ID,
   date: new Date().toISOString(),
@@ -220,13 +192,12 @@ const report: BenchReport = {
   peaks,
   kernels: probes,
   models: rows,
-  host: { cpus: cpus().length, loadAverageStart: loadStart, loadAverageEnd: loadavg(), otherCpuShare },
+  host: host.end(),
 };
 const problems = validateReport(JSON.parse(JSON.stringify(report)));
 if (problems.length) throw new Error(`report does not match bench/schema.json:\n${problems.join('\n')}`);
 mkdirSync(dirname(values.json), { recursive: true });
 writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
 console.log(
-  `\nwrote ${values.json} (${seconds.toFixed(0)} s; load average now ${load()}; ` +
-    `other processes used ${otherCpuShare === null ? '—' : `${(100 * otherCpuShare).toFixed(0)}%`} of the CPUs meanwhile)`,
+  `\nwrote ${values.json} (${((performance.now() - started) / 1000).toFixed(0)} s; ${hostSummary(report.host!)})`,
 );

@@ -200,9 +200,12 @@ export function formatReport(r: BenchReport): string {
     a.isSoftware ? 'SOFTWARE ADAPTER: these figures measure the CPU running WebGPU, not a GPU.' : '',
     `${r.environment.userAgent}; preset ${r.preset}; timing ${r.timing.method} (median of ${r.timing.reps} passes)`,
     `peaks measured: ${num(r.peaks.bandwidthGBps, 2)} GB/s (bench_copy), ${num(r.peaks.gflops, 2)} GFLOP/s (bench_fma)`,
-    '',
-    aligned(KERNEL_COLUMNS, kernelTable(r.kernels)),
-  ].filter((l, i) => l !== '' || i === 4);
+    r.host
+      ? `machine: ${r.host.cpus} CPUs, load average ${r.host.loadAverageStart.map((x) => x.toFixed(2)).join(' ')} at the start; ` +
+        `other processes took ${r.host.otherCpuShare === null ? '—' : pct(r.host.otherCpuShare)} of the CPUs during the run`
+      : '',
+  ].filter(Boolean);
+  out.push('', aligned(KERNEL_COLUMNS, kernelTable(r.kernels)));
   if (r.models.length) out.push('', modelTable(r.models));
   for (const m of r.models) out.push('', ...modelDetail(m));
   const bad = r.kernels.filter((k) => k.status !== 'ok' && k.status !== 'slow');
