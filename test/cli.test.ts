@@ -75,7 +75,9 @@ describe('wgpt CLI', () => {
     expect(r.stderr).toMatch(/InvalidOptionError: invalid option 'topP'/);
     const k = await wgpt('generate', '--prompt', 'x', '--kernel', 'matmul=nope');
     expect(k.code).toBe(1);
-    expect(k.stderr).toMatch(/InvalidOptionError: invalid option 'kernels': "nope" is not a matmul variant name/);
+    expect(k.stderr).toMatch(
+      /InvalidOptionError: invalid option 'kernels': "nope" is not a matmul variant name/,
+    );
     const m = await wgpt('generate', '--model', '/nonexistent/model', '--prompt', 'x');
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/config\.json/);

@@ -139,7 +139,8 @@ export function validateLoadOptions(
         );
       }
       const named = typeof name === 'string' ? canonical(name) : null;
-      if (named === null) throw new InvalidOptionError('kernels', `${show(name)} is not a ${op} variant name`);
+      if (named === null)
+        throw new InvalidOptionError('kernels', `${show(name)} is not a ${op} variant name`);
       kernels[op] = named;
     }
   }
