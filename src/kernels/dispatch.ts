@@ -95,7 +95,7 @@ export class Dispatch<D = unknown> {
     }
     // A uniform that did not change is not written again (a decode step changes only positions).
     const bytes = new Uint8Array(this.staging, 0, this.p.params.length * 4);
-    if (this.written && this.written.every((b, i) => b === bytes[i])) return this;
+    if (this.written?.every((b, i) => b === bytes[i])) return this;
     this.written = bytes.slice();
     this.gpu.device.queue.writeBuffer(this.uniform, 0, this.staging, 0, bytes.length);
     this.uniformWrites++;

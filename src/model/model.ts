@@ -178,7 +178,6 @@ export class Model {
     this.enter();
     try {
       const started = performance.now();
-      const validVocab = Math.min(this.tokenizer.vocabSize, this.config.vocabSize);
       const rng = new Rng(opts.seed);
       // Pure greedy reads back the argmax; everything else is drawn by the GPU sampler, which keeps
       // the repetition history (the prompt, then each id it picks) in its own bitset.
