@@ -16,7 +16,8 @@
 //     it gives their exact probabilities, softmax(logits / T).
 // Shapes: logits [V] f32 (one row, bound at its offset), n = min(validVocab, V) <= 2^24 - 1;
 //   seen [ceil(V/32)] u32, bit i%32 of word i/32 for id i; out [1 + topN] u32; top [1 + topN] f32.
-// Bindings: 0 params, 1 out, 2 top (TOP_N only), 3 seen, 4 logits.
+// Bindings: 0 params, 1 out, 2 top (TOP_N only), 3 seen, 4 logits, 5 scratch (Scratch, 10.25 KiB,
+//   the wrapper's own: histograms and candidate ids; no content carries over between dispatches).
 // Variants: TOP_N (the top-N list and the log-sum-exp).
 // Method: one workgroup, no sort. Pass 1 over the row: max y and the first id holding it (and the
 //   first top-k histogram level, and the log-sum-exp). Thresholds come from radix select on the
@@ -24,17 +25,27 @@
 //   histogram of the next 8 bits (counts for top-k and top-N; counts and 64-bit fixed-point
 //   e-masses for top-p, so no result depends on the order of the atomics), and invocation 0 walks
 //   the bins from the top. Once the ids at or above the current bin fit in CAP they are copied to
-//   workgroup memory and later levels read only them. The draw: when that list holds every kept
+//   the scratch buffer and later levels read only them. The draw: when that list holds every kept
 //   id and at most WG are kept, sort them by id (each counts the smaller ones) and search the
 //   running sum once; else split [0, n) into WG chunks, find the chunk holding r * (kept mass) from
 //   the chunk sums, and repeat inside it down to one id. Every sum runs in a fixed order, so the
 //   same inputs give the same id.
 //   Passes over the whole row (V = 50257, normal logits of scale 3): greedy 1, temperature only 2,
 //   top-k 40 + top-p 0.9 2, top-p 0.9 alone 3 (other levels read the list); top-N adds 2.
-//   Barriers: 2 per select level, 3 per draw level, a few for the reductions.
+//   Barriers: 2 per select level, 3 per draw level, a few for the clearing and the reductions.
+// Compile time: SwiftShader (no GPU) compiled the first form of this kernel in seconds. Two causes,
+//   and the rules that follow from them: (1) Dawn zero-fills workgroup memory through
+//   VK_KHR_zero_initialize_workgroup_memory, which SwiftShader unrolls into one store per word
+//   (0.3-0.6 ms of compile per word): the histograms and the candidates live in `scratch`, and
+//   only the per-invocation partials and the state stay in workgroup memory. (2) Every call is
+//   inlined, and compile time grows faster than the inlined size: one radix select serves all
+//   three (a loop over the phases), one draw serves both ways of drawing, the same loop visits the
+//   list or the row. But SwiftShader runs both sides of every branch under a lane mask, so per-id
+//   work that one case does not need sits in a loop of its own, left empty (one idle iteration)
+//   when not needed: count selects compute no masses, the row draw reads no list.
 // Tuning: WG invocations (a multiple of 16; reductions take groups of 16; the wrapper uses 256,
 //   and 64 on software adapters, where barriers cost the most), CAP candidates. Workgroup memory:
-//   about 10.6 KiB + 16 bytes per invocation.
+//   about 100 bytes + 16 bytes per invocation.
 // CPU twin: src/cpu/sample.ts
 
 struct Params {
@@ -46,13 +57,15 @@ struct Params {
   penalty: f32,    // 1 = off
   r: f32,          // uniform in [0, 1), drawn on the CPU
   mark: u32,
-  topN: u32,       // TOP_N: entries of the list (<= 64)
+  topN: u32,       // TOP_N: entries of the list (<= 64); 0 without TOP_N
 }
 
 override WG: u32 = 256;
 const CAP: u32 = 1024u;
 const GROUP: u32 = 16u;
 const NONE: u32 = 0xffffffffu;
+const MASS_HI: u32 = 256u;
+const MASS_LO: u32 = 512u;
 const KEY_NEG_INF: u32 = 0x007fffffu;   // keyOf(-inf), the smallest key
 const KEY_POS_INF: u32 = 0xff800000u;   // keyOf(+inf)
 const BITS_NEG_INF: u32 = 0xff800000u;
@@ -77,17 +90,22 @@ const LIST_READY: u32 = 2u;
 @group(0) @binding(3) var<storage, read_write> seen: array<u32>;
 @group(0) @binding(4) var<storage, read> logits: array<f32>;
 
-// Two histogram sets, used by alternate levels: one is cleared while the other fills.
-var<workgroup> binCount: array<array<atomic<u32>, 256>, 2>;
-var<workgroup> binMassHi: array<array<atomic<u32>, 256>, 2>;
-var<workgroup> binMassLo: array<array<atomic<u32>, 256>, 2>;
-var<workgroup> cands: array<u32, CAP>;
+// The large arrays, in storage rather than workgroup memory (see Compile time above).
+struct Scratch {
+  // Two histogram sets, used by alternate levels: one is cleared while the other fills. Bin b of
+  // set h: the count at bins[h][b], the 64-bit fixed-point mass at bins[h][MASS_HI + b] (high
+  // word) and bins[h][MASS_LO + b] (low word).
+  bins: array<array<atomic<u32>, 768>, 2>,
+  cands: array<u32, CAP>,
+  topIds: array<u32, 64>,
+}
+@group(0) @binding(5) var<storage, read_write> scratch: Scratch;
+
 var<workgroup> listLen: atomic<u32>;
 var<workgroup> partKey: array<u32, WG>;
 var<workgroup> partId: array<u32, WG>;
 var<workgroup> partA: array<f32, WG>;
 var<workgroup> partB: array<f32, WG>;
-var<workgroup> topIds: array<u32, 64>;
 var<workgroup> topLen: atomic<u32>;
 var<workgroup> rawPosInf: atomic<u32>;  // TOP_N: some logit is +inf
 // State written by invocation 0 between passes.
@@ -127,9 +145,8 @@ fn isFinite(v: f32) -> bool {
 
 // Order-preserving u32 of a float (larger value, larger key); NaN as -inf, -0 as +0.
 fn keyOf(v: f32) -> u32 {
-  var b = bitcast<u32>(v);
-  if (isNan(v)) { b = BITS_NEG_INF; }
-  if ((b & 0x7fffffffu) == 0u) { b = 0u; }
+  var b = select(bitcast<u32>(v), BITS_NEG_INF, isNan(v));
+  b = select(b, 0u, (b & 0x7fffffffu) == 0u);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
@@ -137,12 +154,12 @@ fn valueOf(key: u32) -> f32 {
   return bitcast<f32>(select(~key, key & 0x7fffffffu, (key & 0x80000000u) != 0u));
 }
 
-fn penalizedKey(i: u32) -> u32 {
-  let v = logits[i];
-  if (params.penalty != 1.0 && isFinite(v) && ((seen[i >> 5u] >> (i & 31u)) & 1u) != 0u) {
-    return keyOf(select(v * params.penalty, v / params.penalty, v > 0.0));
+fn penalizedKey(i: u32, penalize: bool) -> u32 {
+  var y = logits[i];
+  if (penalize && params.penalty != 1.0 && isFinite(y) && ((seen[i >> 5u] >> (i & 31u)) & 1u) != 0u) {
+    y = select(y * params.penalty, y / params.penalty, y > 0.0);
   }
-  return keyOf(v);
+  return keyOf(y);
 }
 
 // Rank key: larger ranks first; the low word prefers lower ids.
@@ -156,18 +173,16 @@ fn geq(a: vec2u, b: vec2u) -> bool {
 
 // e = exp((y - max y) / T) of a penalized key; 0 for -inf and below the f32 range.
 fn massOf(key: u32) -> f32 {
-  if (key == KEY_NEG_INF) { return 0.0; }
   let z = (valueOf(key) - maxY) * invT;
-  return select(exp(z), 0.0, z < -87.0);
+  return select(exp(z), 0.0, key == KEY_NEG_INF || z < -87.0);
 }
 
 // e of id i when it is kept for the draw, else 0.
 fn keptMass(i: u32) -> f32 {
-  let key = penalizedKey(i);
-  if (!geq(rankKey(key, i), keep) || key == KEY_NEG_INF) { return 0.0; }
+  let key = penalizedKey(i, true);
   let z = (valueOf(key) - maxY) * invT;
-  if (z < params.logMinP || z < -87.0) { return 0.0; }
-  return exp(z);
+  let kept = geq(rankKey(key, i), keep) && key != KEY_NEG_INF && z >= params.logMinP && z >= -87.0;
+  return select(0.0, exp(z), kept);
 }
 
 // 64-bit fixed point (hi, lo) in units of 2^-40: e in [0, 1] takes at most 2^40, n ids < 2^24.
@@ -190,46 +205,50 @@ fn fromFixed(a: vec2u) -> f32 {
   return f32(a.x) * (1.0 / 256.0) + f32(a.y) * (1.0 / 1099511627776.0);
 }
 
+// The fixed-point mass of bin b of histogram set hs.
+fn massAt(hs: u32, b: u32) -> vec2u {
+  return vec2u(atomicLoad(&scratch.bins[hs][MASS_HI + b]), atomicLoad(&scratch.bins[hs][MASS_LO + b]));
+}
+
 fn addMass(hs: u32, bin: u32, e: f32) {
   let m = toFixed(e);
   var hi = m.x;
   if (m.y != 0u) {
-    let old = atomicAdd(&binMassLo[hs][bin], m.y);
+    let old = atomicAdd(&scratch.bins[hs][MASS_LO + bin], m.y);
     if (old + m.y < old) { hi += 1u; }
   }
-  if (hi != 0u) { atomicAdd(&binMassHi[hs][bin], hi); }
+  if (hi != 0u) { atomicAdd(&scratch.bins[hs][MASS_HI + bin], hi); }
 }
 
 // The 8-bit digit of level d (0..6) of a rank key, most significant first.
 fn digitOf(c: vec2u, d: u32) -> u32 {
-  if (d < 4u) { return (c.x >> (24u - 8u * d)) & 255u; }
-  return (c.y >> (16u - 8u * (d - 4u))) & 255u;
+  return select((c.y >> (16u - 8u * (d - 4u))) & 255u, (c.x >> (24u - 8u * d)) & 255u, d < 4u);
 }
 
 // The digits above level d of a rank key, lower digits 0.
 fn digitsAbove(c: vec2u, d: u32) -> vec2u {
-  if (d == 0u) { return vec2u(0u); }
-  if (d < 4u) { return vec2u(c.x & ~(0xffffffffu >> (8u * d)), 0u); }
-  if (d == 4u) { return vec2u(c.x, 0u); }
-  return vec2u(c.x, c.y & ~(ID_MAX >> (8u * (d - 4u))) & ID_MAX);
+  // Shifts by 32 or more are taken mod 32 in WGSL; select keeps the side that shifts by less.
+  let high = vec2u(c.x & ~(0xffffffffu >> (8u * d)), 0u);
+  let low = vec2u(c.x, c.y & ~(ID_MAX >> (8u * (d - 4u))) & ID_MAX);
+  return select(low, high, d < 4u);
 }
 
 // One id of a select pass at level d: counted (and its mass added) when its digits above d are the
 // prefix; copied to the candidate list when `copy` and it ranks at or above the prefix.
-fn visit(i: u32, d: u32, mode: u32, copy: bool, hs: u32) {
-  var key: u32;
-  if (mode == SEL_TOPN) { key = keyOf(logits[i]); } else { key = penalizedKey(i); }
+fn visit(i: u32, d: u32, mode: u32, copy: bool, hs: u32, withMass: bool) {
+  let key = penalizedKey(i, mode != SEL_TOPN);
   let c = rankKey(key, i);
-  if (mode == SEL_TOPP && !geq(c, keep)) { return; }
+  // A mass select ranks only the ids kept so far.
+  let inSet = !withMass || geq(c, keep);
   let a = digitsAbove(c, d);
-  if (copy && geq(a, prefix)) {
+  if (inSet && copy && geq(a, prefix)) {
     let j = atomicAdd(&listLen, 1u);
-    if (j < CAP) { cands[j] = i; }
+    if (j < CAP) { scratch.cands[j] = i; }
   }
-  if (all(a == prefix)) {
+  if (inSet && all(a == prefix)) {
     let b = digitOf(c, d);
-    atomicAdd(&binCount[hs][b], 1u);
-    if (mode == SEL_TOPP) { addMass(hs, b, massOf(key)); }
+    atomicAdd(&scratch.bins[hs][b], 1u);
+    if (withMass) { addMass(hs, b, massOf(key)); }
   }
 }
 
@@ -238,68 +257,56 @@ fn visit(i: u32, d: u32, mode: u32, copy: bool, hs: u32) {
 fn decide(d: u32, mode: u32, hs: u32) {
   var listState = ctl >> 1u;
   if (listState == LIST_BUILD) { listState = LIST_READY; }
+  let byMass = mode == SEL_TOPP;
+  if (byMass && d == 0u) {
+    var total = vec2u(0u);
+    for (var b = 0u; b < 256u; b++) { total = add64(total, massAt(hs, b)); }
+    let t = params.topP * fromFixed(total) * 256.0;
+    let hi = floor(t);
+    goal = vec2u(u32(hi), u32((t - hi) * 4294967296.0));
+  }
+  // From the top bin down: the first where the count reaches `need` (count select) or the mass
+  // reaches `goal` (mass select, which skips empty bins).
   var bin = NONE;
   var passed = 0u;
-  var done = false;
-  if (mode == SEL_TOPP) {
-    if (d == 0u) {
-      var total = vec2u(0u);
-      for (var b = 0u; b < 256u; b++) {
-        total = add64(total, vec2u(atomicLoad(&binMassHi[hs][b]), atomicLoad(&binMassLo[hs][b])));
-      }
-      let t = params.topP * fromFixed(total) * 256.0;
-      let hi = floor(t);
-      goal = vec2u(u32(hi), u32((t - hi) * 4294967296.0));
-    }
-    var c = cum;
-    for (var b = 255i; b >= 0i; b--) {
-      let h = atomicLoad(&binCount[hs][b]);
+  var k = need;
+  var c = cum;
+  for (var b = 255i; b >= 0i; b--) {
+    let h = atomicLoad(&scratch.bins[hs][b]);
+    var next = c;
+    var reached = k <= h;
+    if (byMass) {
       if (h == 0u) { continue; }
-      let next = add64(c, vec2u(atomicLoad(&binMassHi[hs][b]), atomicLoad(&binMassLo[hs][b])));
-      if (geq64(next, goal)) {
-        bin = u32(b);
-        break;
-      }
-      c = next;
-      passed += h;
+      next = add64(c, massAt(hs, u32(b)));
+      reached = geq64(next, goal);
     }
-    if (bin == NONE) {
-      // Rounding kept the mass under the target: top-p keeps everything.
-      prefix = vec2u(0u);
-      done = true;
-    } else {
-      cum = c;
-      done = atomicLoad(&binCount[hs][bin]) == 1u;
+    if (reached) {
+      bin = u32(b);
+      break;
     }
-  } else {
-    var k = need;
-    for (var b = 255i; b >= 0i; b--) {
-      let h = atomicLoad(&binCount[hs][b]);
-      if (k <= h) {
-        bin = u32(b);
-        break;
-      }
-      k -= h;
-      passed += h;
-    }
-    if (bin == NONE) {
-      done = true;
-    } else {
-      need = k;
-      done = k == atomicLoad(&binCount[hs][bin]);
-    }
+    c = next;
+    k -= h;
+    passed += h;
   }
+  var done = true;
   if (bin != NONE) {
+    let h = atomicLoad(&scratch.bins[hs][bin]);
+    need = k;
+    cum = c;
+    done = select(k == h, h == 1u, byMass);
     above += passed;
     if (d < 4u) {
       prefix.x |= bin << (24u - 8u * d);
     } else {
       prefix.y |= bin << (16u - 8u * (d - 4u));
     }
-    if (!done && listState == LIST_NONE && above + atomicLoad(&binCount[hs][bin]) <= CAP) {
+    if (!done && listState == LIST_NONE && above + h <= CAP) {
       listState = LIST_BUILD;
       atomicStore(&listLen, 0u);
     }
+  } else if (byMass) {
+    // Rounding kept the mass under the target: top-p keeps everything.
+    prefix = vec2u(0u);
   }
   ctl = select(0u, 1u, done || d == 6u) | (listState << 1u);
 }
@@ -326,21 +333,27 @@ fn radixSelect(lid: u32, mode: u32, count: u32, size: u32, reuse: bool, prefille
     let hs = passes & 1u;
     passes++;
     // Clear the other histogram set for the next level (its last reader passed a barrier since).
-    for (var b = lid; b < 256u; b += WG) {
-      atomicStore(&binCount[1u - hs][b], 0u);
-      atomicStore(&binMassHi[1u - hs][b], 0u);
-      atomicStore(&binMassLo[1u - hs][b], 0u);
-    }
+    for (var b = lid; b < 768u; b += WG) { atomicStore(&scratch.bins[1u - hs][b], 0u); }
+    // The ids of the list when it is ready, else all; none when pass 1 built this level.
     let listState = state >> 1u;
-    if (prefilled && d == 0u) {
-      // Pass 1 built this level's histogram.
-    } else if (listState == LIST_READY) {
-      let len = min(atomicLoad(&listLen), CAP);
-      for (var j = lid; j < len; j += WG) { visit(cands[j], d, mode, false, hs); }
-    } else {
-      for (var i = lid; i < params.n; i += WG) { visit(i, d, mode, listState == LIST_BUILD, hs); }
+    let fromList = listState == LIST_READY;
+    var len = select(params.n, min(atomicLoad(&listLen), CAP), fromList);
+    if (prefilled && d == 0u) { len = 0u; }
+    // Two loops, one of them empty: a count select computes no masses (see Compile time above).
+    let byMass = mode == SEL_TOPP;
+    let copy = listState == LIST_BUILD;
+    for (var j = lid; j < select(len, 0u, byMass); j += WG) {
+      var i = j;
+      if (fromList) { i = scratch.cands[j]; }
+      visit(i, d, mode, copy, hs, false);
     }
-    workgroupBarrier();
+    for (var j = lid; j < select(0u, len, byMass); j += WG) {
+      var i = j;
+      if (fromList) { i = scratch.cands[j]; }
+      visit(i, d, mode, copy, hs, true);
+    }
+    // The histogram and the candidates are in storage; listLen is ordered by the uniform load.
+    storageBarrier();
     if (lid == 0u) { decide(d, mode, hs); }
     state = workgroupUniformLoad(&ctl);
     if ((state & 1u) != 0u) { break; }
@@ -352,21 +365,26 @@ fn radixSelect(lid: u32, mode: u32, count: u32, size: u32, reuse: bool, prefille
 fn combine(dst: u32, src: u32, k: f32) {
   let key = partKey[src];
   let id = partId[src];
-  if (key > partKey[dst] || (key == partKey[dst] && id < partId[dst])) {
+  let dstKey = partKey[dst];
+  if (key > dstKey || (key == dstKey && id < partId[dst])) {
     partKey[dst] = key;
     partId[dst] = id;
   }
-  let m = max(partA[dst], partA[src]);
+  let mDst = partA[dst];
+  let mSrc = partA[src];
+  let sDst = partB[dst];
+  let sSrc = partB[src];
+  let m = max(mDst, mSrc);
   var s = 0.0;
-  if (partB[dst] > 0.0) { s += partB[dst] * exp((partA[dst] - m) * k); }
-  if (partB[src] > 0.0) { s += partB[src] * exp((partA[src] - m) * k); }
+  if (sDst > 0.0) { s += sDst * exp((mDst - m) * k); }
+  if (sSrc > 0.0) { s += sSrc * exp((mSrc - m) * k); }
   partA[dst] = m;
   partB[dst] = s;
 }
 
 fn addTop(i: u32) {
   let j = atomicAdd(&topLen, 1u);
-  if (j < 64u) { topIds[j] = i; }
+  if (j < 64u) { scratch.topIds[j] = i; }
 }
 
 struct Crossing {
@@ -409,8 +427,9 @@ fn findCrossing(rest: f32) -> Crossing {
     }
     run += v;
   }
-  if (pick == NONE) { return Crossing(lastPos, -1.0); }
-  return Crossing(pick, left - run);
+  var c = Crossing(pick, left - run);
+  if (pick == NONE) { c = Crossing(lastPos, -1.0); }
+  return c;
 }
 
 // partB[g] = sum of partA[g*GROUP .. (g+1)*GROUP), in order; a barrier before and after.
@@ -430,68 +449,76 @@ fn groupTotal() -> f32 {
   return total;
 }
 
-// The draw over [0, n): WG chunk sums of the kept mass, the chunk where the running mass passes
-// r * total, then the same inside that chunk, down to one id.
-fn drawFromRow(lid: u32) {
+// The draw. From the candidate list, when it holds every kept id (`fromList`) and at most WG of
+// them are kept: the kept ids sorted by id (each finds its place by counting), then one crossing
+// search. Else over [0, n): WG chunk sums of the kept mass, the chunk where the running mass passes
+// r * total, then the same inside that chunk, down to one id. One loop serves both, so that the
+// sums and the search are compiled once.
+fn draw(lid: u32, listReady: bool) {
   if (lid == 0u) {
     drawRange = vec2u(0u, params.n);
     drawRest = -2.0;
   }
+  var fromList = listReady;
   loop {
     let range = workgroupUniformLoad(&drawRange);
     let len = range.y - range.x;
-    if (len <= 1u) { break; }
+    if (!fromList && len <= 1u) { break; }
     let chunk = (len + WG - 1u) / WG;
+    // Row: this invocation's chunk of the range; list: ids cands[lid], cands[lid + WG], ...
     let start = range.x + lid * chunk;
     let end = min(start + chunk, range.y);
+    // Two loops, one of them empty: the row draw reads no list.
     var s = 0.0;
-    for (var i = start; i < end; i++) { s += keptMass(i); }
-    partA[lid] = s;
+    for (var i = start; i < select(end, start, fromList); i++) { s += keptMass(i); }
+    for (var j = lid; j < select(0u, min(atomicLoad(&listLen), CAP), fromList); j += WG) {
+      let i = scratch.cands[j];
+      let e = keptMass(i);
+      if (e > 0.0) {
+        let k = atomicAdd(&keptLen, 1u);
+        if (k < WG) {
+          partKey[k] = i;
+          partB[k] = e;
+        }
+      }
+    }
+    if (fromList) {
+      workgroupBarrier();
+      if (lid == 0u) { keptCount = atomicLoad(&keptLen); }
+      let count = workgroupUniformLoad(&keptCount);
+      if (count > WG) {
+        // Too many kept for one level: draw from the row.
+        fromList = false;
+        continue;
+      }
+      if (lid < count) {
+        let id = partKey[lid];
+        var rank = 0u;
+        for (var q = 0u; q < count; q++) { rank += select(0u, 1u, partKey[q] < id); }
+        partId[rank] = id;
+        partA[rank] = partB[lid];
+      } else {
+        partA[lid] = 0.0;
+      }
+    } else {
+      partA[lid] = s;
+    }
     groupSums(lid);
     if (lid == 0u) {
       var rest = drawRest;
       if (rest == -2.0) { rest = params.r * groupTotal(); }
       let c = findCrossing(rest);
       drawRest = c.rest;
-      let lo = range.x + c.index * chunk;
-      drawRange = vec2u(lo, min(lo + chunk, range.y));
-    }
-  }
-  if (lid == 0u) { chosen = drawRange.x; }
-}
-
-// The draw over the candidate list when it holds every kept id and at most WG of them are kept:
-// the kept ids sorted by id (each finds its place by counting), then one crossing search. Says
-// whether it drew (else the row draw runs).
-fn drawFromList(lid: u32) -> bool {
-  let len = min(atomicLoad(&listLen), CAP);
-  for (var j = lid; j < len; j += WG) {
-    let i = cands[j];
-    let e = keptMass(i);
-    if (e > 0.0) {
-      let k = atomicAdd(&keptLen, 1u);
-      if (k < WG) {
-        partKey[k] = i;
-        partB[k] = e;
+      if (fromList) {
+        drawRange = vec2u(partId[c.index], 0u);
+      } else {
+        let lo = range.x + c.index * chunk;
+        drawRange = vec2u(lo, min(lo + chunk, range.y));
       }
     }
+    if (fromList) { break; }
   }
-  workgroupBarrier();
-  if (lid == 0u) { keptCount = atomicLoad(&keptLen); }
-  let count = workgroupUniformLoad(&keptCount);
-  if (count > WG) { return false; }
-  if (lid < count) {
-    let id = partKey[lid];
-    var rank = 0u;
-    for (var q = 0u; q < count; q++) { rank += select(0u, 1u, partKey[q] < id); }
-    partId[rank] = id;
-    partA[rank] = partB[lid];
-  } else {
-    partA[lid] = 0.0;
-  }
-  groupSums(lid);
-  if (lid == 0u) { chosen = partId[findCrossing(params.r * groupTotal()).index]; }
-  return true;
+  if (lid == 0u) { chosen = drawRange.x; }
 }
 
 @compute @workgroup_size(WG)
@@ -499,7 +526,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let n = params.n;
   let T = params.temperature;
   let lseK = select(1.0, 1.0 / T, T > 0.0);
-  // Workgroup memory starts zeroed: histogram set 0 and the counters need no clearing.
+  // Workgroup memory starts zeroed, so the counters need no clearing; the histograms, in scratch, do.
+  for (var b = lid; b < 2u * 768u; b += WG) { atomicStore(&scratch.bins[b / 768u][b % 768u], 0u); }
+  storageBarrier();
   let prefillK = params.topK > 0u && T > 0.0;
 
   // Pass 1: the first-ranked id and its key; with top-k, the first level of its histogram (and the
@@ -509,14 +538,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var m = -FLT_MAX;
   var s = 0.0;
   for (var i = lid; i < n; i += WG) {
-    let key = penalizedKey(i);
+    let key = penalizedKey(i, true);
     if (key > bestKey) {
       bestKey = key;
       bestId = i;
     }
     if (prefillK) {
-      atomicAdd(&binCount[0][key >> 24u], 1u);
-      if (n <= CAP) { cands[i] = i; }
+      atomicAdd(&scratch.bins[0][key >> 24u], 1u);
+      if (n <= CAP) { scratch.cands[i] = i; }
     }
 #if ${TOP_N}
     let v = logits[i];
@@ -540,13 +569,17 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     atomicStore(&listLen, n);
     ctl = LIST_READY << 1u;
   }
-  workgroupBarrier();
-  if (lid < WG / GROUP) {
-    for (var j = 1u; j < GROUP; j++) { combine(lid * GROUP, lid * GROUP + j, lseK); }
+  // Level 0: each group of GROUP into its first entry; level 1: the group heads into entry 0.
+  for (var level = 0u; level < 2u; level++) {
+    workgroupBarrier();
+    let inner = level == 0u;
+    if (lid < select(1u, WG / GROUP, inner)) {
+      let dst = select(0u, lid * GROUP, inner);
+      let stride = select(GROUP, 1u, inner);
+      for (var j = 1u; j < select(WG / GROUP, GROUP, inner); j++) { combine(dst, dst + j * stride, lseK); }
+    }
   }
-  workgroupBarrier();
   if (lid == 0u) {
-    for (var g = 1u; g < WG / GROUP; g++) { combine(0u, g * GROUP, lseK); }
     maxKey = partKey[0];
     argmaxId = partId[0];
     // Any +inf logit makes the sum +inf; none finite makes it -inf.
@@ -560,56 +593,66 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   let mk = workgroupUniformLoad(&maxKey);
 
-  if (T == 0.0 || mk == KEY_NEG_INF || mk == KEY_POS_INF) {
-    // Greedy; and what the CPU falls back to when every logit is -inf or one is +inf.
+  // Greedy; and what the CPU falls back to when every logit is -inf or one is +inf.
+  let sampling = !(T == 0.0 || mk == KEY_NEG_INF || mk == KEY_POS_INF);
+  if (sampling) {
+    maxY = valueOf(mk);
+    invT = 1.0 / T;
+  } else {
     if (lid == 0u) { chosen = argmaxId; }
     // Histogram set 0 may hold the top-k counts: the top-N select starts on set 1.
     passes = 1u;
-  } else {
-    maxY = valueOf(mk);
-    invT = 1.0 / T;
-    var size = n;
-    if (params.topK > 0u) {
-      radixSelect(lid, SEL_TOPK, params.topK, n, true, true);
-      if (lid == 0u) { keep = prefix; }
-      size = params.topK;
+  }
+  // The phases in order: top-k select, top-p select, the draw, top-N select: a loop, so that the
+  // inlined radix select appears once (see Compile time above).
+  let N = min(params.topN, n);
+  var size = n;
+  for (var phase = 0u; phase < 4u; phase++) {
+    if (phase == 2u) {
+      // Every kept id is in a ready candidate list: draw from it when few are kept.
+      if (sampling) { draw(lid, (workgroupUniformLoad(&ctl) >> 1u) == LIST_READY); }
+      continue;
     }
-    if (params.topP < 1.0) {
-      radixSelect(lid, SEL_TOPP, 0u, size, true, false);
-      if (lid == 0u && geq(prefix, keep)) { keep = prefix; }
+    var mode = SEL_TOPK;
+    var count = params.topK;
+    var setSize = n;
+    var on = sampling && params.topK > 0u;
+    if (phase == 1u) {
+      mode = SEL_TOPP;
+      count = 0u;
+      setSize = size;
+      on = sampling && params.topP < 1.0;
+    } else if (phase == 3u) {
+      mode = SEL_TOPN;
+      count = N;
+      on = N > 0u;
     }
-    // Every kept id is in a ready candidate list: draw from it when few are kept.
-    let listState = workgroupUniformLoad(&ctl) >> 1u;
-    var drawn = false;
-    if (listState == LIST_READY) { drawn = drawFromList(lid); }
-    if (!drawn) { drawFromRow(lid); }
+    if (on) {
+      radixSelect(lid, mode, count, setSize, mode != SEL_TOPN, mode == SEL_TOPK);
+      // The kept ids: rank key >= keep, the larger of the top-k and top-p boundaries.
+      if (lid == 0u && (mode == SEL_TOPK || (mode == SEL_TOPP && geq(prefix, keep)))) { keep = prefix; }
+      if (mode == SEL_TOPK) { size = params.topK; }
+    }
   }
 #if ${TOP_N}
-  let N = min(params.topN, n);
   if (N > 0u) {
-    radixSelect(lid, SEL_TOPN, N, n, false, false);
-    let listState = workgroupUniformLoad(&ctl) >> 1u;
-    if (listState == LIST_READY) {
-      let len = min(atomicLoad(&listLen), CAP);
-      for (var j = lid; j < len; j += WG) {
-        let i = cands[j];
-        if (geq(rankKey(keyOf(logits[i]), i), prefix)) { addTop(i); }
-      }
-    } else {
-      for (var i = lid; i < n; i += WG) {
-        if (geq(rankKey(keyOf(logits[i]), i), prefix)) { addTop(i); }
-      }
+    let fromList = (workgroupUniformLoad(&ctl) >> 1u) == LIST_READY;
+    let len = select(n, min(atomicLoad(&listLen), CAP), fromList);
+    for (var j = lid; j < len; j += WG) {
+      var i = j;
+      if (fromList) { i = scratch.cands[j]; }
+      if (geq(rankKey(keyOf(logits[i]), i), prefix)) { addTop(i); }
     }
   }
-  workgroupBarrier();
+  storageBarrier();
   // Rank each of the N entries among the others: its place in the list.
   for (var j = lid; j < params.topN; j += WG) {
     if (j < N) {
-      let i = topIds[j];
+      let i = scratch.topIds[j];
       let c = rankKey(keyOf(logits[i]), i);
       var rank = 0u;
       for (var q = 0u; q < N; q++) {
-        let o = topIds[q];
+        let o = scratch.topIds[q];
         if (o != i && geq(rankKey(keyOf(logits[o]), o), c)) { rank++; }
       }
       out[1u + rank] = i;

@@ -13,8 +13,14 @@ export interface SampleGpuOptions extends SampleKernelOptions {
   workgroupSize?: number;
 }
 
-/** Workgroup memory of the shader besides its four WG-sized arrays: histograms, candidates, state. */
-const FIXED_WORKGROUP_BYTES = 6 * 256 * 4 + 1024 * 4 + 64 * 4 + 128;
+/** Workgroup memory of the shader besides its four WG-sized arrays: counters and state. */
+const FIXED_WORKGROUP_BYTES = 128;
+/**
+ * The shader's Scratch struct (binding 5): two histogram sets of 256 counts and 256 64-bit masses,
+ * 1024 candidate ids, 64 top-N ids. In storage rather than workgroup memory, which SwiftShader
+ * compiles slowly (shaders/sample.wgsl, "Compile time").
+ */
+const SCRATCH_BYTES = (2 * 3 * 256 + 1024 + 64) * 4;
 /** The most entries the top-N list holds. */
 export const MAX_TOP_N = 64;
 /** Ids travel in 24 bits of the rank key. */
@@ -56,6 +62,7 @@ function checkStep(step: SampleStep): void {
  * Draws the next token id from one logits row on the GPU, by the rule of the CPU sampler
  * (src/cpu/sample.ts): the same r and settings give the same id, except where float rounding puts
  * r on a boundary. One workgroup; no sort (radix select for top-k/top-p, chunk sums for the draw).
+ * Each dispatch gets its own 10 KiB scratch buffer (histograms and candidate ids).
  *
  * - `out` (u32): out[0] = the chosen id; with topN, out[1..1+topN) the top-N ids.
  * - `top` (f32, only with topN > 0, else null): top[0] = log-sum-exp of the valid logits at the
@@ -115,10 +122,11 @@ export async function sample(
   checkStep(step);
   const n = Math.min(validVocab, V);
   const p = await gpu.pipeline('sample', { TOP_N: topN > 0 }, { WG });
+  const scratch = await gpu.createBuffer('sample scratch', SCRATCH_BYTES);
   return Dispatch.create(
     gpu,
     p,
-    { 1: out, 2: top ?? undefined, 3: seen, 4: logits },
+    { 1: out, 2: top ?? undefined, 3: seen, 4: logits, 5: scratch },
     (d, s) => {
       checkStep(s);
       const { topK = 0, topP = 1, minP = 0, repetitionPenalty = 1 } = s;
