@@ -15,6 +15,7 @@
  * - every kernel choice of the tuner: op, shape, variant, source, candidates' timings.
  */
 import { Gpu } from '../gpu/gpu';
+import { median } from '../gpu/timing';
 import type { TuningMode, TuningOptions } from '../gpu/tuning';
 import { type ModelConfig, parseConfig } from '../model/config';
 import { GpuRunner } from '../model/runner';
@@ -115,12 +116,6 @@ export function opTimes(
   for (const t of [...ops, ...others]) t.share = stepMs > 0 ? t.ms / stepMs : 0;
   return { stepMs, ops, others };
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /** Uploads the model to a Gpu of its own, measures it, and frees it. */
 export async function benchModel(cfg: ModelConfig, w: ModelWeights, o: ModelBenchOptions): Promise<ModelRow> {
