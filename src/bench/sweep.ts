@@ -5,9 +5,11 @@
  * candidate the tuner has for each shape on this adapter, and the row the tuner would choose
  * (src/gpu/tuning.ts: the fastest that passed its check) is marked `chosen`.
  */
+
 import { runAndCompare, type Uploaded, uploadCheckData } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { type TimingOptions, timeDispatches, timingMethod } from '../gpu/timing';
+import { SLOW_FACTOR } from '../gpu/tuning';
 import type { AnyDispatch } from '../kernels/dispatch';
 import { type BenchCase, benchCases } from './cases';
 import type { BenchReport, Environment, KernelRow, Peaks } from './schema';
@@ -30,13 +32,6 @@ export interface SweepOptions {
   /** Time candidates the tuner would skip as slow too (default false: they are marked 'slow'). */
   timeSlow?: boolean;
 }
-
-/**
- * A candidate whose checked call takes longer than this many times the fastest first call of its
- * shape so far is not timed further (status 'slow'), as the tuner does (src/gpu/tuning.ts): on a
- * software adapter a barrier-heavy kernel can take seconds a call.
- */
-export const SLOW_FACTOR = 2.5;
 
 export const TIMING: Record<Preset, TimingOptions> = {
   quick: { targetPassMs: 40, reps: 3, warmup: 1, maxCallsPerPass: 200 },

@@ -88,7 +88,7 @@ interface CacheFile {
 }
 
 /** A candidate slower than this many times the best one on its first call is not timed further. */
-const SLOW_FACTOR = 2.5;
+export const SLOW_FACTOR = 2.5;
 const TUNE_TIMING = { targetPassMs: 4, reps: 3, warmup: 0, maxCallsPerPass: 64 };
 
 /** FNV-1a of a string, hex: a cheap fingerprint of a shader's source. */
