@@ -18,8 +18,11 @@ export class Dispatch<D = unknown> {
   private configure: (d: Dispatch<D>, dims: D) => void = () => {};
   private readonly uniform: GPUBuffer | undefined;
   private readonly staging: ArrayBuffer;
-  /** The bytes last written to the uniform. */
-  private written: Uint8Array | undefined;
+  /** Views of the staging bytes and of the bytes last written (created once: set() runs per token). */
+  private readonly view: DataView;
+  private readonly bytes: Uint8Array;
+  private readonly written: Uint8Array;
+  private everWritten = false;
   /** How many times the uniform was written (tests and benchmarks count them). */
   uniformWrites = 0;
   private constructor(
@@ -31,6 +34,9 @@ export class Dispatch<D = unknown> {
   ) {
     this.uniform = uniform;
     this.staging = new ArrayBuffer(Math.max(16, p.params.length * 4));
+    this.view = new DataView(this.staging);
+    this.bytes = new Uint8Array(this.staging, 0, p.params.length * 4);
+    this.written = new Uint8Array(p.params.length * 4);
   }
 
   static async create<D>(
@@ -78,7 +84,7 @@ export class Dispatch<D = unknown> {
   /** Writes the Params uniform; every field of the shader's Params struct must be given. */
   set(params: Params): this {
     if (!this.uniform) return this;
-    const view = new DataView(this.staging);
+    const view = this.view;
     for (const [i, f] of this.p.params.entries()) {
       const v = params[f.name];
       if (v === undefined || !Number.isFinite(v)) {
@@ -94,9 +100,10 @@ export class Dispatch<D = unknown> {
       }
     }
     // A uniform that did not change is not written again (a decode step changes only positions).
-    const bytes = new Uint8Array(this.staging, 0, this.p.params.length * 4);
-    if (this.written?.every((b, i) => b === bytes[i])) return this;
-    this.written = bytes.slice();
+    const { bytes, written } = this;
+    if (this.everWritten && written.every((b, i) => b === bytes[i])) return this;
+    written.set(bytes);
+    this.everWritten = true;
     this.gpu.device.queue.writeBuffer(this.uniform, 0, this.staging, 0, bytes.length);
     this.uniformWrites++;
     return this;
