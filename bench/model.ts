@@ -37,7 +37,7 @@ import { environmentOf, measuredPeaks, runBenchCase, TIMING } from '../src/bench
 import { Gpu } from '../src/gpu/gpu';
 import { timingMethod } from '../src/gpu/timing';
 import type { TuningMode } from '../src/gpu/tuning';
-import type { ModelConfig } from '../src/model/config';
+import type { ModelConfig } from '../src/checkpoint/config';
 import { DEFAULT_MODEL, defaultModelPath } from '../src/model/default-model';
 import type { ModelWeights } from '../src/model/weights';
 

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors';
-import { parseConfig } from '../src/model/config';
-import { openSource } from '../src/model/source';
+import { parseConfig } from '../src/checkpoint/config';
+import { openSource } from '../src/checkpoint/source';
 import { randomModel } from '../src/model/testing';
-import { Tokenizer } from '../src/model/tokenizer';
+import { Tokenizer } from '../src/checkpoint/tokenizer';
 
 const dir = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 

@@ -17,9 +17,9 @@
 import { Gpu } from '../gpu/gpu';
 import { median } from '../gpu/timing';
 import type { TuningMode, TuningOptions } from '../gpu/tuning';
-import { type ModelConfig, parseConfig } from '../model/config';
+import { type ModelConfig, parseConfig } from '../checkpoint/config';
 import { GpuRunner } from '../model/runner';
-import { openSource } from '../model/source';
+import { openSource } from '../checkpoint/source';
 import { loadWeights, type ModelWeights } from '../model/weights';
 import type { ModelSource } from '../types';
 import type { KernelChoiceRow, ModelRow, OpTime } from './schema';

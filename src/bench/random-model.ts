@@ -8,7 +8,7 @@
  *   V vocab  C hidden  L layers  NH heads  NKV kv heads  HS head size  F MLP width  P positions
  */
 import { uniform } from '../gpu/check';
-import { type ModelConfig, parseConfig } from '../model/config';
+import { type ModelConfig, parseConfig } from '../checkpoint/config';
 import type { Linear, Matrix, ModelWeights, Norm } from '../model/weights';
 
 /** A random model the benchmark knows by name: its config.json, as Hugging Face writes it. */

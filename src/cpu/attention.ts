@@ -1,5 +1,5 @@
 /** CPU twin of shaders/attention.wgsl: causal grouped-query attention over the KV cache, in f64. */
-import { f16Value } from './f16';
+import { f16Value } from '../formats/f16';
 
 export interface AttentionOptions {
   /** Absolute position of query row 0; row t attends to cache rows 0 .. pos + t. */

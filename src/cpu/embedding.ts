@@ -3,7 +3,7 @@
  * for the tokens with rowStart <= ids[t] < rowStart + rows; other tokens' rows are left untouched.
  * With `f16`, wte is packed halves, each row padded to ceil(C/2) u32s (packWeightF16's layout).
  */
-import { f16Value } from './f16';
+import { f16Value } from '../formats/f16';
 
 export interface EmbeddingOptions {
   /** Position of token 0 (rows of wpe used: pos .. pos + T - 1). */

@@ -1,5 +1,5 @@
 /** CPU twin of shaders/kv_append.wgsl: copies T rows of new keys and values into rows pos.. of the caches. */
-import { f16Bits } from './f16';
+import { f16Bits } from '../formats/f16';
 
 export interface KvAppendOptions {
   /** Cache row of the first new position. */

@@ -6,9 +6,9 @@
  * the weight is packed halves, each row padded to ceil(rowLength/2) u32s (packWeightF16), and
  * decoded here exactly as the shader decodes it.
  */
-import { f16Value } from './f16';
+import { f16Value } from '../formats/f16';
 
-export { packWeightF16 } from './f16';
+export { packWeightF16 } from '../formats/f16';
 
 export interface MatmulOptions {
   /** 'NK' = [out_features, in_features] (Linear); 'KN' = [in, out] (Conv1D). */

@@ -9,7 +9,7 @@ import type { MatmulOptions } from '../cpu/matmul';
 import { type BufferRef, type Gpu, sliceOf } from '../gpu/gpu';
 import { ceilDiv, Dispatch, DispatchChain, grid1d } from './dispatch';
 
-export { packWeightF16 } from '../cpu/f16';
+export { packWeightF16 } from '../formats/f16';
 
 /**
  * - `tile`: a 4x4 block of outputs per invocation, no barriers (prefill, M > a few rows).

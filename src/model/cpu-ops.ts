@@ -11,7 +11,7 @@ import { matmul } from '../cpu/matmul';
 import { rmsnorm } from '../cpu/rmsnorm';
 import { rope } from '../cpu/rope';
 import { silu_mul } from '../cpu/silu_mul';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from '../checkpoint/config';
 import { type Activations, forward, type Ops } from './forward';
 import type { Linear, ModelWeights, Norm } from './weights';
 

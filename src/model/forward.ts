@@ -9,7 +9,7 @@
  *   F   MLP width                     V   vocabulary      L    layers
  * Activations are row-major [T, width].
  */
-import type { ModelConfig } from './config';
+import type { ModelConfig } from '../checkpoint/config';
 
 /** The weight types of one implementation (CPU arrays, or GPU buffers). */
 export interface WeightKinds {

@@ -16,7 +16,7 @@ import { matmul } from '../kernels/matmul';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
 import { silu_mul } from '../kernels/silu_mul';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from '../checkpoint/config';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
 import { chooseAttention, chooseMatmul, chooseReductionWg, normCheckData } from './kernel-choice';

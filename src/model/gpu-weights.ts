@@ -4,7 +4,7 @@
  * larger than the device's storage-binding limit is split into blocks of output rows, each its own
  * buffer; the kernels write each block's slice of the output (matmul outOffset, embedding rowStart).
  */
-import { packF16 } from '../cpu/f16';
+import { packF16 } from '../formats/f16';
 import type { Gpu } from '../gpu/gpu';
 import type { Weights } from './forward';
 import type { Linear, Matrix, ModelWeights, Norm } from './weights';

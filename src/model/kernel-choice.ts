@@ -4,7 +4,7 @@
  * inputs of that shape, and a build on the op's real buffers for timing.
  */
 import { attention as attentionCpu } from '../cpu/attention';
-import { packF16 } from '../cpu/f16';
+import { packF16 } from '../formats/f16';
 import { type MatmulOptions, matmul as matmulCpu } from '../cpu/matmul';
 import {
   type CheckData,

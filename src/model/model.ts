@@ -14,12 +14,12 @@ import type {
   ModelSource,
   TopToken,
 } from '../types';
-import { type ModelConfig, parseConfig } from './config';
+import { type ModelConfig, parseConfig } from '../checkpoint/config';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
 import { Rng } from './sampler';
-import { openSource } from './source';
-import { Tokenizer } from './tokenizer';
+import { openSource } from '../checkpoint/source';
+import { Tokenizer } from '../checkpoint/tokenizer';
 import { loadWeights } from './weights';
 
 /** Loads a model (folder, URL, Hugging Face repo id, or picked files) and uploads it to the GPU. */

@@ -11,7 +11,7 @@ import { timeDispatches } from '../gpu/timing';
 import { argmax } from '../kernels/argmax';
 import type { AnyDispatch, Dispatch } from '../kernels/dispatch';
 import { type SampleStep, sample, seenWords, writeSeen } from '../kernels/sample';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from '../checkpoint/config';
 import { type Activations, forward, type Weights } from './forward';
 import { GpuOps } from './gpu-ops';
 import { type Dtype, type GpuKinds, WeightUploader, weightBuffers } from './gpu-weights';

@@ -3,8 +3,8 @@
  * model.safetensors, a character-level tokenizer.json) as a file map that `openSource` accepts.
  */
 
-import { f16Bits } from '../cpu/f16';
-import type { SafetensorsDtype } from './safetensors';
+import { f16Bits } from '../formats/f16';
+import type { SafetensorsDtype } from '../checkpoint/safetensors';
 import { Rng } from './sampler';
 
 export interface TensorSpec {

@@ -6,9 +6,9 @@
  *   V vocab  C hidden  L layers  NH heads  NKV kv heads  HS head size  F ffn  P positions
  */
 import { ModelFormatError, ModelLoadError } from '../errors';
-import type { ModelConfig } from './config';
-import { parseSafetensorsHeader, type TensorInfo, tensorToF32 } from './safetensors';
-import type { FileSource } from './source';
+import type { ModelConfig } from '../checkpoint/config';
+import { parseSafetensorsHeader, type TensorInfo, tensorToF32 } from '../checkpoint/safetensors';
+import type { FileSource } from '../checkpoint/source';
 
 /** A linear map y = x W (+ b) with N outputs and K inputs. 'NK': W stored [N, K] (nn.Linear); 'KN': [K, N] (Conv1D). */
 export interface Linear {

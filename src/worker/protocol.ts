@@ -5,7 +5,7 @@
  */
 import { WgptError } from '../errors';
 import type { AdapterSummary } from '../gpu/device';
-import type { ModelConfig } from '../model/config';
+import type { ModelConfig } from '../checkpoint/config';
 import type {
   GenerateChunk,
   GenerateOptions,

@@ -1,5 +1,5 @@
 import { attention as attentionCpu } from '../../src/cpu/attention';
-import { packWeightF16 } from '../../src/cpu/f16';
+import { packWeightF16 } from '../../src/formats/f16';
 import { type AttentionKernel, attention, attentionKernelName } from '../../src/kernels/attention';
 import { type KernelCase, randn } from './harness';
 

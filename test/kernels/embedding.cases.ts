@@ -1,5 +1,5 @@
 import { embedding as embeddingCpu } from '../../src/cpu/embedding';
-import { packWeightF16 } from '../../src/cpu/f16';
+import { packWeightF16 } from '../../src/formats/f16';
 import { embedding } from '../../src/kernels/embedding';
 import { type KernelCase, randn, rng } from './harness';
 

@@ -1,4 +1,4 @@
-import { packWeightF16 } from '../../src/cpu/f16';
+import { packWeightF16 } from '../../src/formats/f16';
 import { matmul as matmulCpu } from '../../src/cpu/matmul';
 import {
   defaultMatmulKernel,

@@ -3,7 +3,7 @@
  * (e2e/model.html): GPU logits against the CPU reference forward, KV-cache decoding against
  * recomputation, the real tinystories golden run, sampling, abort, and bad input.
  */
-import { f16Round } from '../../src/cpu/f16';
+import { f16Round } from '../../src/formats/f16';
 import {
   ContextLengthError,
   InvalidOptionError,
@@ -12,12 +12,12 @@ import {
   UnsupportedModelError,
 } from '../../src/errors';
 import { Gpu } from '../../src/gpu/gpu';
-import { type ModelConfig, parseConfig } from '../../src/model/config';
+import { type ModelConfig, parseConfig } from '../../src/checkpoint/config';
 import { cpuLogits } from '../../src/model/cpu-ops';
 import { loadModel, type Model } from '../../src/model/model';
 import { GpuRunner } from '../../src/model/runner';
 import { filterDistribution, Rng, sample } from '../../src/model/sampler';
-import { openSource } from '../../src/model/source';
+import { openSource } from '../../src/checkpoint/source';
 import { randomModel } from '../../src/model/testing';
 import { loadWeights, type ModelWeights } from '../../src/model/weights';
 import type { GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
