@@ -39,7 +39,7 @@ import { timingMethod } from '../src/gpu/timing';
 import type { TuningMode } from '../src/gpu/tuning';
 import type { ModelConfig } from '../src/checkpoint/config';
 import { DEFAULT_MODEL, defaultModelPath } from '../src/model/default-model';
-import type { ModelWeights } from '../src/model/weights';
+import type { ModelWeights } from '../src/checkpoint/weights';
 
 const { values } = parseArgs({
   options: {

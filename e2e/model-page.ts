@@ -3,6 +3,7 @@
  * fetched over HTTP from the dev server. Results land in `window.modelResults`.
  */
 import { modelChecks } from '../test/model/checks';
+import { ggufChecks } from '../test/model/gguf-checks';
 
 interface CheckResult {
   name: string;
@@ -21,11 +22,12 @@ const log = document.getElementById('log')!;
 const paths = {
   tinystories: new URL('/models/tinystories-656k', location.href).href,
   gpt2TinyRandom: new URL('/test/fixtures/gpt2-tiny-random', location.href).href,
+  stories260k: new URL('/models/stories260K-gguf/stories260K.gguf', location.href).href,
 };
 
 async function main(): Promise<void> {
   const results: CheckResult[] = [];
-  for (const c of modelChecks) {
+  for (const c of [...modelChecks, ...ggufChecks]) {
     const t = performance.now();
     try {
       await c.run(paths);

@@ -8,16 +8,23 @@
 //   W layout 'KN' (W_KN): GPT-2 Conv1D weight [K, N] row-major, W(n, k) = w[k*N + n].
 //   F16: w holds packed halves, two per u32 along the contiguous dimension (k for NK, n for KN),
 //   each row padded to a whole number of u32s: a row of length L takes ceil(L/2) words, element
-//   i of a row sits in word i/2, low half when i is even (packWeightF16 in src/cpu/f16.ts).
+//   i of a row sits in word i/2, low half when i is even (packWeightF16 in src/formats/f16.ts).
+//   QUANT (with exactly one of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): w holds ggml
+//   blocks (layouts in src/formats/formats.ts, values as src/formats/quant.ts decodes them), NK
+//   only, K a multiple of the block size (32, or 256 for the k-quants): row n is K/QK blocks at
+//   byte n*(K/QK)*blockBytes, rows back to back, bound as array<u32> (the buffer padded to whole
+//   words). Blocks start at even bytes, so u16 and u32 fields are read from one or two words
+//   with shifts. Values are decoded to f32 in the loader; x and the sums stay f32.
 // Bindings: 0 params {M, K, N, outStride, outOffset}, 1 out, 2 x, 3 w, 4 bias (BIAS only),
 //   5 part, split-K partial sums [S, M, N] f32 (SPLITK writes it, REDUCE reads it; REDUCE binds
 //   only 1, 4 and 5).
 // The seam: every kernel reads the weight through w4(n, k, tail) = W(n, k..k+3) (k a multiple of
 //   4; with tail, the k past K come back as zeros) or w4x4(n0, k, tail) = W(n0..n0+3, k..k+3),
 //   x through x4(m, k, tail), and writes through store(m, n, acc), the epilogue. A weight format
-//   (layout, packing, later quantized blocks along k) is one implementation of w4; w4x4 is four w4
+//   (layout, packing, quantized blocks along k) is one implementation of w4; w4x4 is four w4
 //   unless the format is stored along n (KN), where loading along n shares words and rows. Each
-//   kernel's inner loop is written once, over the loaders.
+//   kernel's inner loop is written once, over the loaders. A quantized w4 decodes its quad's
+//   scales each call (a quad never straddles blocks or sub-blocks, and never has a tail).
 // Variants:
 //   kind (exactly one of TILE, GEMV, COOP, SUBGROUP, REDUCE):
 //     TILE     each invocation a 4x4 block of outputs in registers, no barriers (prefill).
@@ -31,7 +38,8 @@
 //              to part (no epilogue); then REDUCE sums the S partials of each output and stores it.
 //   W_KN (weight layout), F16 (packed f16 weight), VEC4 (K % 4 == 0: x bound as array<vec4f>, and
 //   the weight as vec4f (NK f32) or vec2u (NK F16) for whole-quad loads; KN keeps scalar weight
-//   loads), BIAS, ACCUMULATE.
+//   loads; QUANT weights are always u32 words), BIAS, ACCUMULATE, the weight format (F16, QUANT
+//   and its format; none of them: f32).
 // Tuning (override constants): WG workgroup size (every kind; REDUCE uses 64); R adjacent outputs
 //   per invocation in GEMV and SPLITK (1..4); TPR invocations per output in COOP (a power of two
 //   dividing WG) and, in SUBGROUP, WG/TPR outputs per workgroup; S number of k slices in SPLITK
@@ -148,7 +156,151 @@ fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
 }
 #endif
 #else
-#if ${F16}
+#if ${QUANT}
+@group(0) @binding(3) var<storage, read> w: array<u32>;
+
+// Reading ggml blocks bound as u32 words. Blocks start at even bytes, and so do the fields read
+// as u16 or u32 (4 quants of one w4 call always start at an even byte).
+// The u32 at even byte b: one word, or the halves of two when b is 2 mod 4.
+fn u32at(b: u32) -> u32 {
+  let i = b >> 2u;
+  if ((b & 2u) == 0u) { return w[i]; }
+  return (w[i] >> 16u) | (w[i + 1u] << 16u);
+}
+
+// The f16 at even byte b.
+fn f16at(b: u32) -> f32 {
+  return unpack2x16float(w[b >> 2u] >> ((b & 2u) * 8u)).x;
+}
+
+// The byte at byte b.
+fn u8at(b: u32) -> u32 {
+  return (w[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
+}
+
+// The four bytes of q (low first) as unsigned integers.
+fn bytes4(q: u32) -> vec4f {
+  return vec4f((vec4u(q) >> vec4u(0u, 8u, 16u, 24u)) & vec4u(0xffu));
+}
+
+// The four bytes of q (low first) as signed integers.
+fn sbytes4(q: u32) -> vec4f {
+  return vec4f((vec4i(bitcast<i32>(q)) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u));
+}
+
+// Bits 0..3 of h moved to bit 4 of bytes 0..3 (the fifth bit of four 5-bit quants): h * (1 +
+// 2^7 + 2^14 + 2^21) puts bit i at bit 8i, with no carries.
+fn fifthBits(h: u32) -> u32 {
+  return (((h & 0xfu) * 0x00204081u) & 0x01010101u) << 4u;
+}
+
+// Byte offset of the block of row n holding k, QK values and BYTES bytes a block.
+fn blockAt(n: u32, k: u32, QK: u32, BYTES: u32) -> u32 {
+  return (n * (params.K / QK) + k / QK) * BYTES;
+}
+
+#if ${Q8_0}
+// q8_0 (34 B: d, qs[32] i8): x = d * q.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 32u, 34u);
+  return f16at(b) * sbytes4(u32at(b + 2u + k % 32u));
+}
+#elif ${Q4_0}
+// q4_0 (18 B: d, qs[16]): value j < 16 is the low nibble of qs[j], j >= 16 the high nibble of
+// qs[j - 16]; x = d * (q - 8).
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 32u, 18u);
+  let j = k % 32u;
+  let q = (u32at(b + 2u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  return f16at(b) * (bytes4(q) - 8.0);
+}
+#elif ${Q4_1}
+// q4_1 (20 B: d, m, qs[16]), nibbles as q4_0: x = d * q + m.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 32u, 20u);
+  let j = k % 32u;
+  let dm = unpack2x16float(u32at(b));
+  let q = (u32at(b + 4u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  return dm.x * bytes4(q) + dm.y;
+}
+#elif ${Q5_0}
+// q5_0 (22 B: d, qh u32, qs[16]), nibbles as q4_0, bit j of qh is bit 4 of value j:
+// x = d * (q - 16).
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 32u, 22u);
+  let j = k % 32u;
+  let lo = (u32at(b + 6u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  let q = lo | fifthBits(u32at(b + 2u) >> j);
+  return f16at(b) * (bytes4(q) - 16.0);
+}
+#elif ${Q5_1}
+// q5_1 (24 B: d, m, qh u32, qs[16]), quants as q5_0: x = d * q + m.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 32u, 24u);
+  let j = k % 32u;
+  let dm = unpack2x16float(u32at(b));
+  let lo = (u32at(b + 8u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  let q = lo | fifthBits(u32at(b + 4u) >> j);
+  return dm.x * bytes4(q) + dm.y;
+}
+#elif ${Q6_K}
+// q6_k (210 B: ql[128], qh[64], scales[16] i8, d). Value v = 128h + 32g + l (l < 32): low
+// nibble (g < 2) or high nibble (g >= 2) of ql[64h + 32(g&1) + l], bits 2g, 2g+1 of qh[32h + l]
+// above it, scale scales[8h + l/16 + 2g]: x = d * scale * (q - 32).
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 256u, 210u);
+  let v = k % 256u;
+  let h = v / 128u;
+  let g = v / 32u % 4u;
+  let l = v % 32u;
+  let lo = (u32at(b + 64u * h + 32u * (g & 1u) + l) >> (g / 2u * 4u)) & 0x0f0f0f0fu;
+  let hi = (u32at(b + 128u + 32u * h + l) >> (2u * g)) & 0x03030303u;
+  let scale = bitcast<i32>(u8at(b + 192u + 8u * h + l / 16u + 2u * g) << 24u) >> 24u;
+  return (f16at(b + 208u) * f32(scale)) * (bytes4(lo | (hi << 4u)) - 32.0);
+}
+#else
+// ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j (0..7) from the 12 scale bytes
+// at byte o. j < 4: low 6 bits of bytes j and j+4; j >= 4: the nibbles of byte j+4, with the top
+// two bits of bytes j-4 (scale) and j (min) above them.
+fn scaleMin(o: u32, j: u32) -> vec2f {
+  let shift = (j % 4u) * 8u;
+  let lo = u32at(o) >> shift;
+  let mid = u32at(o + 4u) >> shift;
+  if (j < 4u) { return vec2f(f32(lo & 63u), f32(mid & 63u)); }
+  let hi = u32at(o + 8u) >> shift;
+  let sc = (hi & 0xfu) | (((lo >> 6u) & 3u) << 4u);
+  let mn = ((hi >> 4u) & 0xfu) | (((mid >> 6u) & 3u) << 4u);
+  return vec2f(f32(sc), f32(mn));
+}
+
+#if ${Q4_K}
+// q4_k (144 B: d, dmin, scales[12], qs[128]): sub-block j = v/32 of value v is the low (j even)
+// or high (j odd) nibbles of qs[32(j/2)..]; x = d*scale_j * q - dmin*min_j.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 256u, 144u);
+  let v = k % 256u;
+  let j = v / 32u;
+  let dm = unpack2x16float(u32at(b));
+  let sm = scaleMin(b + 4u, j);
+  let q = (u32at(b + 16u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
+  return (dm.x * sm.x) * bytes4(q) - dm.y * sm.y;
+}
+#elif ${Q5_K}
+// q5_k (176 B: d, dmin, scales[12], qh[32], qs[128]): as q4_k, and bit j of qh[v % 32] is bit 4
+// of value v of sub-block j.
+fn w4(n: u32, k: u32, tail: bool) -> vec4f {
+  let b = blockAt(n, k, 256u, 176u);
+  let v = k % 256u;
+  let j = v / 32u;
+  let dm = unpack2x16float(u32at(b));
+  let sm = scaleMin(b + 4u, j);
+  let lo = (u32at(b + 48u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
+  let hi = (u32at(b + 16u + v % 32u) >> j) & 0x01010101u;
+  return (dm.x * sm.x) * bytes4(lo | (hi << 4u)) - dm.y * sm.y;
+}
+#endif
+#endif
+#elif ${F16}
 #if ${VEC4}
 @group(0) @binding(3) var<storage, read> w: array<vec2u>;
 // NK f16, K % 4 == 0: a row is K/4 vec2u, each four halves.

@@ -1,7 +1,7 @@
 /**
  * The `wgpt` command line:
- *   wgpt generate [--model <folder|url|repo-id>] --prompt "..." [--max-tokens N] [--temperature T]
- *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16]
+ *   wgpt generate [--model <folder|url|repo-id|file.gguf>] --prompt "..." [--max-tokens N] [--temperature T]
+ *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16|q8|q4]
  *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--json]
  * Without --model it uses the embedded default model (models/tinystories-656k).
  */
@@ -9,19 +9,22 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError, WgptError } from './errors';
 import { defaultModelPath } from './model/default-model';
 import { loadModel } from './model/model';
+import { DTYPES } from './formats/convert';
 import { validateGenerateOptions, validateLoadOptions } from './model/options';
 import type { GenerateOptions, GenerateSummary, LoadOptions } from './types';
 
-const USAGE = `usage: wgpt generate [--model <folder|url|repo-id>] --prompt "text" [options]
+const USAGE = `usage: wgpt generate [--model <source>] --prompt "text" [options]
 
 options:
-  --model <source>          model folder, http(s) folder URL, or Hugging Face repo id (default: embedded tinystories-656k)
+  --model <source>          a Hugging Face model folder, http(s) folder URL or repo id ('owner/name'), or a GGUF
+                            file: path, URL, or 'owner/name/file.gguf' (default: embedded tinystories-656k)
   --prompt <text>           the prompt (required)
   --max-tokens <n>          tokens to generate at most (default 128)
   --temperature <t>         0 = greedy (default 1)
   --top-k <k>  --top-p <p>  --min-p <p>  --repetition-penalty <r>
   --seed <s>                same seed and options give the same tokens
-  --dtype <f32|f16>         weight storage on the GPU (default f32)
+  --dtype <f32|f16|q8|q4>   weight storage on the GPU (default: as the file stores them; q8/q4 quantize
+                            float weights at load to q8_0/q4_0)
   --kv-dtype <f32|f16>      KV cache storage on the GPU (default f32)
   --tuning <auto|off|retune>  kernel selection per adapter: cached timing (default), untuned defaults, or time again
   --kernel <op=variant>     force a kernel variant, e.g. --kernel matmul=gemv.r4.v4 (repeatable)
@@ -76,9 +79,9 @@ export async function main(argv: string[]): Promise<number> {
     repetitionPenalty: number('--repetition-penalty', values['repetition-penalty']),
     seed: number('--seed', values.seed),
   };
-  const dtype = values.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16')
-    throw new InvalidOptionError('--dtype', `must be f32 or f16, got '${dtype}'`);
+  const dtype = values.dtype as LoadOptions['dtype'];
+  if (dtype !== undefined && !DTYPES.includes(dtype))
+    throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
 
   const kernels: Record<string, string> = {};
   for (const k of values.kernel ?? []) {

@@ -10,6 +10,7 @@ export { Gpu } from './gpu/gpu';
 export type { CandidateResult, TuningChoice, TuningMode } from './gpu/tuning';
 export type { ModelConfig } from './checkpoint/config';
 export { DEFAULT_MODEL } from './model/default-model';
-export { loadModel, Model } from './model/model';
+export { type CheckpointInfo, loadModel, Model } from './model/model';
+export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
 export type { Tokenizer } from './checkpoint/tokenizer';
 export type * from './types';

@@ -1,7 +1,14 @@
 /** The public API's types. */
 
 /** Where a model comes from: a folder path (Node), an http(s) folder URL, a Hugging Face repo id, or picked files (name to contents; strings are UTF-8 text). */
-export type ModelSource = string | Record<string, Blob | ArrayBuffer | Uint8Array | string>;
+/**
+ * A model: a folder path, URL or Hugging Face repo id ('owner/name'); a .gguf file's path or URL, or
+ * 'owner/name/file.gguf' for one in a repo; `{ repo, file }` (and `revision`); or picked files by name.
+ */
+export type ModelSource =
+  | string
+  | { repo: string; file: string; revision?: string }
+  | Record<string, Blob | ArrayBuffer | Uint8Array | string>;
 
 export interface LoadProgress {
   /** The file being loaded. */
@@ -19,8 +26,13 @@ export interface LoadProgress {
 export interface LoadOptions {
   /** A device to use instead of requesting one. */
   device?: GPUDevice;
-  /** How weights are stored on the GPU: f32, or f16 packed two per u32. Default 'f32'. */
-  dtype?: 'f32' | 'f16';
+  /**
+   * How weights are stored on the GPU. Unset (default): as the checkpoint stores them (f32 and f16
+   * kept, bf16 widened to f32, GGUF quantized formats kept in their blocks). 'f32' or 'f16': every
+   * weight in that format (quantized ones dequantized). 'q8' / 'q4': float weights quantized at load
+   * to q8_0 / q4_0 (rows that are not whole blocks of 32 take f16); quantized ones kept.
+   */
+  dtype?: 'f32' | 'f16' | 'q8' | 'q4';
   /** Context length for the KV cache; default and maximum: the model's own. */
   maxContext?: number;
   onProgress?: (event: LoadProgress) => void;

@@ -43,16 +43,16 @@ describe('tuning table', () => {
     const x = uniform(M * K, 1);
     const w = uniform(N * K, 2);
     const expected = new Float32Array(M * N);
-    matmulCpu(expected, x, w, null, M, K, N, { wLayout: 'NK', f16: false });
+    matmulCpu(expected, x, w, null, M, K, N, { wLayout: 'NK', format: 'f32' });
     const data = { inputs: { x, w }, outputs: { out: M * N } };
     const up = await uploadCheckData(gpu, 'tuning test', data);
     // 'wrong' reads one k of each row instead of all of them: far faster, and wrong.
     const run = (name: string) =>
       name === 'wrong'
-        ? matmul(gpu, up.out.out, up.inp.x, up.inp.w, null, M, 1, N, { wLayout: 'NK', f16: false })
+        ? matmul(gpu, up.out.out, up.inp.x, up.inp.w, null, M, 1, N, { wLayout: 'NK', format: 'f32' })
         : matmul(gpu, up.out.out, up.inp.x, up.inp.w, null, M, K, N, {
             wLayout: 'NK',
-            f16: false,
+            format: 'f32',
             kernel: { kind: 'gemv', R: 1 },
           });
     const tuning = new Tuning(gpu, { store: null });
@@ -93,7 +93,7 @@ describe('tuning table', () => {
       },
       build: async () => {
         const [o, x, w] = await Promise.all(['o', 'x', 'w'].map((n) => gpu.createBuffer(n, 64)));
-        const d = await matmul(gpu, o, x, w, null, 1, 4, 4, { wLayout: 'NK', f16: false });
+        const d = await matmul(gpu, o, x, w, null, 1, 4, 4, { wLayout: 'NK', format: 'f32' });
         return Object.assign(d, {
           destroy: () => {
             for (const b of [o, x, w]) b.destroy();

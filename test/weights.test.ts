@@ -4,21 +4,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, ModelLoadError } from '../src/errors';
-import { parseConfig } from '../src/checkpoint/config';
+import { openCheckpoint } from '../src/checkpoint/checkpoint';
 import { parseSafetensorsHeader, tensorToF32 } from '../src/checkpoint/safetensors';
 import { openSource } from '../src/checkpoint/source';
 import { randomModel, writeSafetensors } from '../src/model/testing';
-import { loadWeights } from '../src/model/weights';
+import { cpuWeights } from '../src/model/cpu-ops';
 import type { LoadProgress } from '../src/types';
 
 const dir = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const gpt2Dims = { C: 48, NH: 3, HS: 16, L: 2, V: 67, F: 172, ctx: 64 };
 const llamaDims = { C: 64, NH: 4, NKV: 2, HS: 16, L: 2, V: 67, F: 172, ctx: 64 };
 
-async function load(files: Record<string, Uint8Array | string>) {
-  const src = openSource(files);
-  const config = parseConfig(await src.readJSON('config.json'));
-  return { config, weights: await loadWeights(src, config) };
+/** A checkpoint's config and its weights decoded to f32 (what the CPU reference runs). */
+async function load(source: Parameters<typeof openCheckpoint>[0]) {
+  const ckpt = await openCheckpoint(source);
+  return { config: ckpt.config, weights: await cpuWeights(ckpt.weights), stored: ckpt.weights };
 }
 
 /** The raw f32 of a tensor in a random model's safetensors. */
@@ -40,9 +40,7 @@ async function expectError<T>(p: Promise<unknown>, cls: new (...a: never[]) => T
 
 describe('loadWeights', () => {
   it('loads the real tinystories model, resolving the embedding alias from __metadata__', async () => {
-    const src = openSource(dir('../models/tinystories-656k'));
-    const config = parseConfig(await src.readJSON('config.json'));
-    const w = await loadWeights(src, config);
+    const { weights: w } = await load(dir('../models/tinystories-656k'));
     expect(w.lmHead).toBe(w.wte);
     expect(w.wte).toMatchObject({ rows: 2048, cols: 128, name: 'lm_head.weight' });
     expect(w.layers).toHaveLength(2);
@@ -61,9 +59,7 @@ describe('loadWeights', () => {
   });
 
   it('loads the gpt2-tiny-random fixture: transformer. keys, fused c_attn, tied head', async () => {
-    const src = openSource(dir('./fixtures/gpt2-tiny-random'));
-    const config = parseConfig(await src.readJSON('config.json'));
-    const w = await loadWeights(src, config);
+    const { weights: w } = await load(dir('./fixtures/gpt2-tiny-random'));
     expect(w.lmHead).toBe(w.wte);
     expect(w.wte).toMatchObject({ rows: 50257, cols: 16 });
     expect(w.wpe).toMatchObject({ rows: 256, cols: 16 });

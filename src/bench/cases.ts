@@ -18,6 +18,8 @@ import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import { rope as ropeCpu } from '../cpu/rope';
 import { silu_mul as siluMulCpu } from '../cpu/silu_mul';
 import { softmax as softmaxCpu } from '../cpu/softmax';
+import { type GpuWeightFormat, gpuRowBytes, isQuant, QUANT_FORMATS } from '../formats/formats';
+import { randomBlocks } from '../formats/quant';
 import type { CheckData, Host } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { argmax } from '../kernels/argmax';
@@ -92,7 +94,10 @@ function shared<T>(key: string, make: () => T): T {
 
 const F = (n: number) => new Float32Array(n);
 
-/** One matmul of a model: rows M (1 in decode), weight [K -> N] in its checkpoint layout and dtype. */
+/**
+ * One matmul of a model: rows M (1 in decode), weight [K -> N] in its checkpoint layout and storage
+ * format (f32, packed f16, or ggml blocks: 'NK' only).
+ */
 export interface MatmulShape {
   m: ModelShape;
   what: string;
@@ -100,16 +105,20 @@ export interface MatmulShape {
   K: number;
   N: number;
   wLayout: 'NK' | 'KN';
-  f16: boolean;
+  format: GpuWeightFormat;
 }
 
 export const matmulShapeLabel = (s: MatmulShape): string =>
-  `${s.m.name} ${s.what} M=${s.M} ${s.f16 ? 'f16' : 'f32'} ${s.wLayout}`;
+  `${s.m.name} ${s.what} M=${s.M} ${s.format} ${s.wLayout}`;
 
+/**
+ * A matmul's row: bytes are those moved by one call, the weight in its stored size (so GB/s of a
+ * quantized or f16 weight counts the bytes it really reads), x and out in f32.
+ */
 function matmulCase(s: MatmulShape, kernel: MatmulKernel): BenchCase {
-  const { M, K, N, wLayout, f16 } = s;
+  const { M, K, N, wLayout, format } = s;
   const [rows, cols] = wLayout === 'NK' ? [N, K] : [K, N];
-  const wWords = f16 ? rows * Math.ceil(cols / 2) : rows * cols;
+  const wBytes = rows * gpuRowBytes(format, cols);
   const shape = matmulShapeLabel(s);
   return {
     kernel: 'matmul',
@@ -118,14 +127,19 @@ function matmulCase(s: MatmulShape, kernel: MatmulKernel): BenchCase {
     model: s.m.name,
     dims: { M, K, N },
     flops: 2 * M * K * N,
-    bytes: 4 * (M * K + wWords + M * N),
+    bytes: 4 * (M * K + M * N) + wBytes,
     tuned: true,
     prepare() {
-      const opts = { wLayout, f16 } as const;
+      const opts = { wLayout, format } as const;
       const Mc = rowsToCheck(M, K * N);
       const data = shared(`matmul ${shape}`, () => {
         const x = uniform(M * K, 1);
-        const w = f16 ? randomF16Words(wWords, 2) : uniform(wWords, 2, 0.5);
+        const w =
+          format === 'f16'
+            ? randomF16Words(wBytes / 4, 2)
+            : isQuant(format)
+              ? randomBlocks(format, rows, cols, 2)
+              : uniform(rows * cols, 2, 0.5);
         let out: Float32Array | undefined;
         const reference = () => {
           if (!out) {
@@ -142,7 +156,7 @@ function matmulCase(s: MatmulShape, kernel: MatmulKernel): BenchCase {
         gpu: (gpu, o, i) => matmul(gpu, o.out, i.x, i.w, null, M, K, N, { ...opts, kernel }),
         reference: () => ({ out: data.reference() }),
         checked: checkedLabel(Mc, M),
-        tol: { atol: 2e-5 * Math.sqrt(K) * (f16 ? 2 : 1), rtol: 1e-5 },
+        tol: { atol: 2e-5 * Math.sqrt(K) * (format === 'f32' ? 1 : 2), rtol: 1e-5 },
       };
     },
   };
@@ -412,7 +426,7 @@ function embeddingCase(m: ModelShape, T: number, variant: 'f32' | 'f16', positio
       const ids = new Uint32Array(T).map((_, t) => (t * 7919 + 13) % V);
       const wte = f16 ? randomF16Words(V * rowWords, 1) : uniform(V * C, 1);
       const wpe = positions ? uniform(T * C, 2) : null;
-      const opts = { pos: 0, f16 };
+      const opts = { pos: 0, format: variant };
       const inputs: Record<string, Host> = wpe ? { ids, wte, wpe } : { ids, wte };
       return {
         inputs,
@@ -486,28 +500,41 @@ export function peakCases(preset: Preset): BenchCase[] {
       ];
 }
 
-/** The matmuls the sweep times: decode (M = 1) and prefill shapes of real models. */
+/** Rows of the quantized-weight comparison: decode, and a prefill block. */
+export const QUANT_BENCH_M = [1, 16];
+
+/**
+ * The matmuls the sweep times: decode (M = 1) and prefill shapes of real models, f32 and f16; and
+ * quantized weights beside f32 and f16 at Llama shapes (K a multiple of 256) for M = 1 and 16.
+ */
 export function matmulShapes(preset: Preset): MatmulShape[] {
-  const at = (m: ModelShape, what: string, M: number, f16 = false): MatmulShape => {
+  const at = (m: ModelShape, what: string, M: number, format: GpuWeightFormat = 'f32'): MatmulShape => {
     const p = projections(m).find((x) => x.what.startsWith(`${what} `))!;
-    return { m, what: p.what, M, K: p.K, N: p.N, wLayout: p.wLayout, f16 };
+    return { m, what: p.what, M, K: p.K, N: p.N, wLayout: p.wLayout, format };
   };
   if (preset === 'quick') {
+    const quant: GpuWeightFormat[] = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'];
     return [
       at(TINYSTORIES, 'lm-head', 1),
       at(GPT2_4X64, 'lm-head', 1),
       at(GPT2_SMALL, 'mlp-up', 1),
-      at(GPT2_SMALL, 'mlp-up', 1, true),
+      at(GPT2_SMALL, 'mlp-up', 1, 'f16'),
       at(GPT2_SMALL, 'lm-head', 1),
       at(TINYSTORIES, 'gate|up', 128),
+      ...QUANT_BENCH_M.flatMap((M) => quant.map((f) => at(LLAMA_1B, 'attn-out', M, f))),
     ];
   }
   const out: MatmulShape[] = [];
-  for (const f16 of [false, true]) {
+  for (const format of ['f32', 'f16'] as const) {
     for (const m of [TINYSTORIES, GPT2_SMALL, GPT2_MEDIUM, LLAMA_1B]) {
-      for (const M of [1, 128]) for (const p of projections(m)) out.push({ m, M, f16, ...p });
+      for (const M of [1, 128]) for (const p of projections(m)) out.push({ m, M, format, ...p });
     }
-    out.push(at(GPT2_4X64, 'lm-head', 1, f16));
+    out.push(at(GPT2_4X64, 'lm-head', 1, format));
+    for (const p of projections(LLAMA_1B)) out.push({ m: LLAMA_1B, M: 16, format, ...p });
+  }
+  for (const format of QUANT_FORMATS) {
+    for (const M of QUANT_BENCH_M)
+      for (const p of projections(LLAMA_1B)) out.push({ m: LLAMA_1B, M, format, ...p });
   }
   return out;
 }

@@ -17,16 +17,16 @@
 import { Gpu } from '../gpu/gpu';
 import { median } from '../gpu/timing';
 import type { TuningMode, TuningOptions } from '../gpu/tuning';
-import { type ModelConfig, parseConfig } from '../checkpoint/config';
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import type { ModelConfig } from '../checkpoint/config';
+import type { ModelWeights } from '../checkpoint/weights';
 import { GpuRunner } from '../model/runner';
-import { openSource } from '../checkpoint/source';
-import { loadWeights, type ModelWeights } from '../model/weights';
 import type { ModelSource } from '../types';
 import type { KernelChoiceRow, ModelRow, OpTime } from './schema';
 
 export interface ModelBenchOptions {
   name: string;
-  dtype: 'f32' | 'f16';
+  dtype: 'f32' | 'f16' | 'q8' | 'q4';
   kvDtype?: 'f32' | 'f16';
   promptTokens: number;
   decodeTokens: number;
@@ -46,15 +46,13 @@ export interface ModelBenchOptions {
   onStatus?: (what: string) => void;
 }
 
-/** Reads a checkpoint's config and weights (the host half of loadModel; no tokenizer). */
+/** Opens a checkpoint's config and weights as stored (the host half of loadModel). */
 export async function loadHostModel(
   source: ModelSource,
 ): Promise<{ cfg: ModelConfig; w: ModelWeights; buildMs: number }> {
   const t = performance.now();
-  const files = openSource(source);
-  const cfg = parseConfig(await files.readJSON('config.json'));
-  const w = await loadWeights(files, cfg);
-  return { cfg, w, buildMs: performance.now() - t };
+  const ckpt = await openCheckpoint(source);
+  return { cfg: ckpt.config, w: ckpt.weights, buildMs: performance.now() - t };
 }
 
 /** The op of a decode-tape key, with layer numbers and weight-block starts left out. */

@@ -9,7 +9,8 @@
  */
 import { uniform } from '../gpu/check';
 import { type ModelConfig, parseConfig } from '../checkpoint/config';
-import type { Linear, Matrix, ModelWeights, Norm } from '../model/weights';
+import { memoryTensor, type StoredTensor } from '../checkpoint/tensor';
+import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
 
 /** A random model the benchmark knows by name: its config.json, as Hugging Face writes it. */
 export interface RandomModelSpec {
@@ -71,14 +72,16 @@ export function randomModel(spec: RandomModelSpec): { cfg: ModelConfig; w: Model
   };
   const ones = new Float32Array(C).fill(1);
   const zeros = new Float32Array(Math.max(C, F, (NH + 2 * NKV) * HS));
+  const tensor = (name: string, shape: number[]): StoredTensor =>
+    memoryTensor(name, 'f32', shape, data(shape[0] * shape[1]));
   const mat = (rows: number, cols: number, name: string): Matrix => ({
-    data: data(rows * cols),
+    tensor: tensor(name, [rows, cols]),
     rows,
     cols,
     name,
   });
   const lin = (K: number, N: number, name: string, layout: 'NK' | 'KN', bias: boolean): Linear => ({
-    w: data(K * N),
+    parts: [tensor(name, layout === 'NK' ? [N, K] : [K, N])],
     layout,
     N,
     K,

@@ -89,7 +89,7 @@ export interface OpTime {
 
 export interface ModelRow {
   model: string;
-  dtype: 'f32' | 'f16';
+  dtype: 'f32' | 'f16' | 'q8' | 'q4';
   kvDtype: 'f32' | 'f16';
   arch: 'gpt2' | 'llama';
   /** Layers, channels, heads, kv heads, head size, MLP width, vocab. */

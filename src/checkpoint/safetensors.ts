@@ -5,6 +5,10 @@
  * Everything here is validated on the CPU before anything is converted or uploaded.
  */
 import { ModelFormatError } from '../errors';
+import { F16_VALUES } from '../formats/f16';
+import type { StorageFormat } from '../formats/formats';
+import type { FileSource } from './source';
+import type { StoredTensor } from './tensor';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
@@ -161,22 +165,9 @@ function checkLayout(file: string, tensors: TensorInfo[], dataStart: number, fil
   }
 }
 
-const f16Table = (() => {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    if (e === 0) t[h] = s * m * 2 ** -24;
-    else if (e === 31) t[h] = m ? Number.NaN : s * Number.POSITIVE_INFINITY;
-    else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return t;
-})();
-
 /** Exact f16 -> f32 conversion of one half-precision bit pattern. */
 export function f16ToF32(bits: number): number {
-  return f16Table[bits & 0xffff];
+  return F16_VALUES[bits & 0xffff];
 }
 
 /**
@@ -196,10 +187,40 @@ export function tensorToF32(info: TensorInfo, fileBytes: Uint8Array): Float32Arr
     if (src.byteOffset % 4 === 0) out.set(new Float32Array(src.buffer, src.byteOffset, n));
     else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
   } else if (info.dtype === 'F16') {
-    for (let i = 0; i < n; i++) out[i] = f16Table[dv.getUint16(2 * i, true)];
+    for (let i = 0; i < n; i++) out[i] = F16_VALUES[dv.getUint16(2 * i, true)];
   } else {
     const u = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) u[i] = dv.getUint16(2 * i, true) << 16;
   }
   return out;
+}
+
+/** The storage format of each safetensors dtype. */
+export const SAFETENSORS_FORMAT: Record<SafetensorsDtype, StorageFormat> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+
+/**
+ * Reads and validates one safetensors file's header through ranged reads (the 8-byte length, then
+ * the JSON), and returns its tensors as stored, each reading its own bytes on demand.
+ */
+export async function readSafetensors(
+  files: FileSource,
+  file: string,
+): Promise<{ tensors: StoredTensor[]; metadata: Record<string, string> }> {
+  const size = await files.size(file);
+  const headerSize = safetensorsHeaderSize(file, await files.readRange(file, 0, Math.min(8, size)));
+  if (headerSize > size) {
+    throw new ModelFormatError(file, `header length ${headerSize - 8} goes beyond the end of the file (${size} bytes)`);
+  }
+  const header = parseSafetensorsHeader(file, await files.readRange(file, 0, headerSize), size);
+  const tensors = header.tensors.map(
+    (t): StoredTensor => ({
+      name: t.name,
+      file,
+      format: SAFETENSORS_FORMAT[t.dtype],
+      shape: t.shape,
+      byteLength: t.end - t.begin,
+      read: (begin = 0, end = t.end - t.begin) => files.readRange(file, t.begin + begin, t.begin + end),
+    }),
+  );
+  return { tensors, metadata: header.metadata };
 }

@@ -16,6 +16,12 @@ export interface FileSource {
   readText(name: string): Promise<string>;
   /** Parses JSON; ModelLoadError naming the file when it is not JSON. */
   readJSON(name: string): Promise<unknown>;
+  /** A file's size in bytes. */
+  size(name: string): Promise<number>;
+  /** Bytes [begin, end) of a file, without reading the rest (HTTP Range, file handles, Blob.slice). */
+  readRange(name: string, begin: number, end: number): Promise<Uint8Array>;
+  /** The files' names when the source can list them (a folder, picked files); undefined for URLs. */
+  list(): Promise<string[] | undefined>;
 }
 
 export interface SourceOptions {
@@ -81,12 +87,21 @@ class Progress {
       overallTotal = t === undefined || overallTotal === undefined ? undefined : overallTotal + t;
     this.cb({ file, loaded, total, overallLoaded, overallTotal, phase: 'download' });
   }
+  /** Counts `bytes` more of a file read in ranges of a known size. */
+  add(file: string, bytes: number, size: number): void {
+    this.report(file, Math.min(size, (this.loaded.get(file) ?? 0) + bytes), size);
+  }
 }
 
 abstract class BaseSource implements FileSource {
   abstract readonly describe: string;
   abstract has(name: string): Promise<boolean>;
   abstract read(name: string): Promise<Uint8Array>;
+  abstract size(name: string): Promise<number>;
+  abstract readRange(name: string, begin: number, end: number): Promise<Uint8Array>;
+  async list(): Promise<string[] | undefined> {
+    return undefined;
+  }
   async readText(name: string): Promise<string> {
     return new TextDecoder().decode(await this.read(name));
   }
@@ -141,12 +156,70 @@ class UrlSource extends BaseSource {
     // Servers that refuse HEAD still answer the GET that read() makes.
     return res.status !== 404 && res.status !== 410;
   }
-  async read(name: string): Promise<Uint8Array> {
-    checkAbort(this.opts.signal);
+
+  private sizes = new Map<string, Promise<number>>();
+  /** Whole files, kept when a server answered a range request with the whole file. */
+  private whole = new Map<string, Uint8Array>();
+
+  size(name: string): Promise<number> {
+    let p = this.sizes.get(name);
+    if (!p) {
+      p = this.fetchSize(name);
+      this.sizes.set(name, p);
+      p.catch(() => this.sizes.delete(name));
+    }
+    return p;
+  }
+
+  private async fetchSize(name: string): Promise<number> {
     const url = this.url(name);
+    const res = await this.request(name, url, { method: 'HEAD' });
+    const header = res.headers.get('content-length');
+    if (res.ok && header !== null && /^\d+$/.test(header) && !res.headers.get('content-encoding')) {
+      return Number(header);
+    }
+    // No usable length from HEAD: a one-byte range answer states the whole size.
+    const first = await this.request(name, url, { headers: { Range: 'bytes=0-0' } });
+    const total = /\/(\d+)\s*$/.exec(first.headers.get('content-range') ?? '')?.[1];
+    if (first.status === 206 && total !== undefined) {
+      await first.body?.cancel();
+      return Number(total);
+    }
+    const bytes = await this.body(name, url, first);
+    this.whole.set(name, bytes);
+    return bytes.length;
+  }
+
+  async readRange(name: string, begin: number, end: number): Promise<Uint8Array> {
+    const size = await this.size(name);
+    if (!(begin >= 0 && end >= begin && end <= size)) {
+      throw new ModelLoadError(name, `range [${begin}, ${end}) lies outside the file's ${size} bytes`);
+    }
+    const cached = this.whole.get(name);
+    if (cached) return cached.subarray(begin, end);
+    if (end === begin) return new Uint8Array(0);
+    const url = this.url(name);
+    const res = await this.request(name, url, { headers: { Range: `bytes=${begin}-${end - 1}` } });
+    if (res.status === 200) {
+      // The server ignores ranges: keep the whole file, once.
+      const bytes = await this.body(name, url, res);
+      this.whole.set(name, bytes);
+      return bytes.subarray(begin, end);
+    }
+    const bytes = await this.body(name, url, res, false);
+    if (bytes.length !== end - begin) {
+      throw new ModelLoadError(name, `asked ${url} for bytes ${begin}..${end - 1}, got ${bytes.length} bytes`);
+    }
+    this.progress.add(name, bytes.length, size);
+    return bytes;
+  }
+
+  /** A fetch of `url` whose failure or non-2xx answer is a ModelLoadError naming the file. */
+  private async request(name: string, url: string, init: RequestInit): Promise<Response> {
+    checkAbort(this.opts.signal);
     let res: Response;
     try {
-      res = await this.fetchFn(url, { signal: this.opts.signal });
+      res = await this.fetchFn(url, { ...init, signal: this.opts.signal });
     } catch (e) {
       checkAbort(this.opts.signal);
       throw new ModelLoadError(name, `could not fetch ${url}: ${(e as Error).message}`, { cause: e });
@@ -155,12 +228,27 @@ class UrlSource extends BaseSource {
       const why = res.status === 404 ? 'not found (HTTP 404)' : `HTTP ${res.status} ${res.statusText}`.trim();
       throw new ModelLoadError(name, `${why} at ${url}`);
     }
+    return res;
+  }
+
+  async read(name: string): Promise<Uint8Array> {
+    const cached = this.whole.get(name);
+    if (cached) return cached;
+    const url = this.url(name);
+    return this.body(name, url, await this.request(name, url, {}));
+  }
+
+  /** Streams a response's body, reporting progress (`report` false: the caller counts it). */
+  private async body(name: string, url: string, res: Response, report = true): Promise<Uint8Array> {
     const header = res.headers.get('content-length');
     const total = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
-    this.progress.report(name, 0, total);
+    const progress = (loaded: number, of: number | undefined) => {
+      if (report) this.progress.report(name, loaded, of);
+    };
+    progress(0, total);
     if (!res.body) {
       const bytes = new Uint8Array(await res.arrayBuffer());
-      this.progress.report(name, bytes.length, total ?? bytes.length);
+      progress(bytes.length, total ?? bytes.length);
       return bytes;
     }
     const reader = res.body.getReader();
@@ -173,7 +261,7 @@ class UrlSource extends BaseSource {
         checkAbort(this.opts.signal);
         chunks.push(value);
         loaded += value.length;
-        this.progress.report(name, loaded, total);
+        progress(loaded, total);
       }
     } catch (e) {
       checkAbort(this.opts.signal);
@@ -183,7 +271,7 @@ class UrlSource extends BaseSource {
       throw new ModelLoadError(name, `download from ${url} ended after ${loaded} of ${total} bytes`);
     }
     if (chunks.length === 1) {
-      if (total !== loaded) this.progress.report(name, loaded, loaded);
+      if (total !== loaded) progress(loaded, loaded);
       return chunks[0];
     }
     const out = new Uint8Array(loaded);
@@ -192,7 +280,7 @@ class UrlSource extends BaseSource {
       out.set(c, at);
       at += c.length;
     }
-    if (total !== loaded) this.progress.report(name, loaded, loaded);
+    if (total !== loaded) progress(loaded, loaded);
     return out;
   }
 }
@@ -232,13 +320,63 @@ class FolderSource extends BaseSource {
       buf = await readFile(path, { signal: this.opts.signal });
     } catch (e) {
       checkAbort(this.opts.signal);
-      const code = (e as { code?: string }).code;
-      const why = code === 'ENOENT' ? 'not found' : `could not be read (${(e as Error).message})`;
-      throw new ModelLoadError(name, `${why} in ${this.describe} (${path})`, { cause: e });
+      throw this.failure(name, path, e);
     }
     const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     this.progress.report(name, bytes.length, bytes.length);
     return bytes;
+  }
+
+  async size(name: string): Promise<number> {
+    const { stat } = await import('node:fs/promises');
+    const path = await this.path(name);
+    try {
+      return (await stat(path)).size;
+    } catch (e) {
+      throw this.failure(name, path, e);
+    }
+  }
+
+  async readRange(name: string, begin: number, end: number): Promise<Uint8Array> {
+    checkAbort(this.opts.signal);
+    const { open } = await import('node:fs/promises');
+    const path = await this.path(name);
+    let handle: Awaited<ReturnType<typeof open>> | undefined;
+    try {
+      handle = await open(path, 'r');
+      const size = (await handle.stat()).size;
+      if (!(begin >= 0 && end >= begin && end <= size)) {
+        throw new ModelLoadError(name, `range [${begin}, ${end}) lies outside the file's ${size} bytes`);
+      }
+      const out = new Uint8Array(end - begin);
+      let at = 0;
+      while (at < out.length) {
+        const { bytesRead } = await handle.read(out, at, out.length - at, begin + at);
+        if (bytesRead === 0) throw new ModelLoadError(name, `file ended at byte ${begin + at} (${path})`);
+        at += bytesRead;
+      }
+      this.progress.add(name, out.length, size);
+      return out;
+    } catch (e) {
+      if (e instanceof ModelLoadError) throw e;
+      checkAbort(this.opts.signal);
+      throw this.failure(name, path, e);
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  override async list(): Promise<string[]> {
+    const { readdir } = await import('node:fs/promises');
+    const dir = await this.path('.');
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isFile()).map((e) => e.name);
+  }
+
+  private failure(name: string, path: string, e: unknown): ModelLoadError {
+    const code = (e as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'not found' : `could not be read (${(e as Error).message})`;
+    return new ModelLoadError(name, `${why} in ${this.describe} (${path})`, { cause: e });
   }
 }
 
@@ -273,6 +411,40 @@ class MapSource extends BaseSource {
     this.progress.report(name, bytes.length, bytes.length);
     return bytes;
   }
+
+  async size(name: string): Promise<number> {
+    const v = this.get(name);
+    if (typeof v === 'string') return new TextEncoder().encode(v).length;
+    if (v instanceof Uint8Array || v instanceof ArrayBuffer) return v.byteLength;
+    return (v as Blob).size;
+  }
+
+  async readRange(name: string, begin: number, end: number): Promise<Uint8Array> {
+    checkAbort(this.opts.signal);
+    const v = this.get(name);
+    const size = await this.size(name);
+    if (!(begin >= 0 && end >= begin && end <= size)) {
+      throw new ModelLoadError(name, `range [${begin}, ${end}) lies outside the file's ${size} bytes`);
+    }
+    let bytes: Uint8Array;
+    if (typeof Blob !== 'undefined' && v instanceof Blob) {
+      bytes = new Uint8Array(await v.slice(begin, end).arrayBuffer());
+    } else {
+      bytes = (await this.read(name)).subarray(begin, end);
+    }
+    this.progress.add(name, bytes.length, size);
+    return bytes;
+  }
+
+  override async list(): Promise<string[]> {
+    return [...this.files.keys()];
+  }
+
+  private get(name: string): MapValue {
+    const v = this.files.get(name);
+    if (v === undefined) throw new ModelLoadError(name, `not found among the ${this.describe}`);
+    return v;
+  }
 }
 
 /** A source whose kind is decided by an async check on first use. */
@@ -297,5 +469,15 @@ class LazySource extends BaseSource {
   }
   async read(name: string): Promise<Uint8Array> {
     return (await this.get()).read(name);
+  }
+
+  async size(name: string): Promise<number> {
+    return (await this.get()).size(name);
+  }
+  async readRange(name: string, begin: number, end: number): Promise<Uint8Array> {
+    return (await this.get()).readRange(name, begin, end);
+  }
+  override async list(): Promise<string[] | undefined> {
+    return (await this.get()).list();
   }
 }

@@ -1,9 +1,13 @@
 /**
  * CPU twin of shaders/embedding.wgsl: out[t, c] = wte[ids[t] - rowStart, c] (+ wpe[pos + t, c])
  * for the tokens with rowStart <= ids[t] < rowStart + rows; other tokens' rows are left untouched.
- * With `f16`, wte is packed halves, each row padded to ceil(C/2) u32s (packWeightF16's layout).
+ * `format` is how wte is stored: f32; f16 packed halves, each row padded to ceil(C/2) u32s
+ * (packWeightF16's layout); or a quantized format, rows of C/blockSize ggml blocks back to back
+ * (row t is bytes [t*rowBytes, (t+1)*rowBytes)), decoded as src/formats/quant.ts defines.
  */
-import { f16Value } from '../formats/f16';
+import type { GpuWeightFormat } from '../formats/formats';
+import { gpuRowBytes } from '../formats/formats';
+import { bytesView, dequantize } from '../formats/quant';
 
 export interface EmbeddingOptions {
   /** Position of token 0 (rows of wpe used: pos .. pos + T - 1). */
@@ -12,30 +16,28 @@ export interface EmbeddingOptions {
   rowStart?: number;
   /** Number of rows in this chunk (default: every row of wte). */
   rows?: number;
-  /** wte is packed f16 (wpe is always f32). */
-  f16: boolean;
+  /** How wte is stored (wpe is always f32). */
+  format: GpuWeightFormat;
 }
 
 export function embedding(
   out: Float32Array,
   ids: Uint32Array,
-  wte: Float32Array | Uint32Array,
+  wte: Float32Array | Uint32Array | Uint8Array,
   wpe: Float32Array | null,
   T: number,
   C: number,
   opts: EmbeddingOptions,
 ): void {
-  const rowWords = opts.f16 ? Math.ceil(C / 2) : C;
+  const rowBytes = gpuRowBytes(opts.format, C);
+  const bytes = bytesView(wte);
   const rowStart = opts.rowStart ?? 0;
-  const rows = opts.rows ?? Math.floor(wte.length / rowWords);
+  const rows = opts.rows ?? Math.floor(bytes.length / rowBytes);
+  const v = new Float32Array(C);
   for (let t = 0; t < T; t++) {
     const row = ids[t] - rowStart;
     if (row < 0 || row >= rows) continue;
-    for (let c = 0; c < C; c++) {
-      const v = opts.f16
-        ? f16Value((wte[row * rowWords + (c >>> 1)] >>> ((c & 1) * 16)) & 0xffff)
-        : wte[row * C + c];
-      out[t * C + c] = wpe ? v + wpe[(opts.pos + t) * C + c] : v;
-    }
+    dequantize(opts.format, bytes.subarray(row * rowBytes), C, v);
+    for (let c = 0; c < C; c++) out[t * C + c] = wpe ? v[c] + wpe[(opts.pos + t) * C + c] : v[c];
   }
 }

@@ -1,7 +1,8 @@
 /**
- * Packed f16 storage shared by the CPU twins and the weight loaders: two IEEE half floats per u32,
- * element 2i in the low 16 bits and 2i+1 in the high 16 bits, as WGSL's unpack2x16float reads them.
- * An odd element count pads the last u32's high half with 0.
+ * Half precision: f16 conversion both ways (exact decoding, round-to-nearest-even encoding), bf16
+ * decoding, and the packed f16 storage shared by the CPU twins and the weight loaders: two IEEE
+ * half floats per u32, element 2i in the low 16 bits and 2i+1 in the high 16 bits, as WGSL's
+ * unpack2x16float reads them. An odd element count pads the last u32's high half with 0.
  */
 
 const f32 = new Float32Array(1);
@@ -35,14 +36,29 @@ export function f16Bits(x: number): number {
   return sign | h;
 }
 
-/** The value of f16 bits `h`. */
+/** Every f16 value by its bits: the exact conversion as one load (the hot loops of dequantization). */
+export const F16_VALUES: Float32Array = (() => {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >>> 10) & 0x1f;
+    const mant = h & 0x3ff;
+    if (exp === 0) t[h] = sign * mant * 2 ** -24;
+    else if (exp === 0x1f) t[h] = mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+    else t[h] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+  return t;
+})();
+
+/** The value of f16 bits `h` (exact: every half is an f32). */
 export function f16Value(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  return F16_VALUES[h & 0xffff];
+}
+
+/** The value of bf16 bits `h`: the high half of an f32 (exact). */
+export function bf16Value(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
 }
 
 /** `x` rounded to the nearest f16 value. */

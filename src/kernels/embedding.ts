@@ -1,7 +1,9 @@
 /** GPU wrapper of shaders/embedding.wgsl; CPU twin src/cpu/embedding.ts. */
 import type { EmbeddingOptions } from '../cpu/embedding';
+import { BLOCK, gpuRowBytes } from '../formats/formats';
 import { type BufferRef, type Gpu, sliceOf } from '../gpu/gpu';
 import { ceilDiv, Dispatch, grid1d } from './dispatch';
+import { formatDefines } from './matmul';
 
 const WG = 256;
 
@@ -20,15 +22,18 @@ export async function embedding(
   C: number,
   opts: EmbeddingOptions,
 ): Promise<Dispatch<{ T: number; pos: number }>> {
-  const rowBytes = (opts.f16 ? Math.ceil(C / 2) : C) * 4;
+  if (!(C >= 1)) throw new Error(`embedding: C must be at least 1, got ${C}`);
+  const defines = formatDefines(opts.format, 'embedding');
+  const QK = BLOCK[opts.format].elements;
+  if (C % QK) throw new Error(`embedding: ${opts.format} rows need C a multiple of ${QK}, got C = ${C}`);
+  const rowBytes = gpuRowBytes(opts.format, C);
   const rowStart = opts.rowStart ?? 0;
   const rows = opts.rows ?? Math.floor(sliceOf(wte).size / rowBytes);
-  if (!(C >= 1)) throw new Error(`embedding: C must be at least 1, got ${C}`);
   if (sliceOf(wte).size < rows * rowBytes) throw new Error(`embedding: wte holds fewer than ${rows} rows`);
   if (sliceOf(ids).size < T * 4) throw new Error(`embedding: ids holds fewer than T = ${T} u32s`);
   if (sliceOf(out).size < T * C * 4) throw new Error(`embedding: out holds fewer than T*C = ${T * C} floats`);
   const maxPos = wpe ? Math.floor(sliceOf(wpe).size / (C * 4)) : Number.POSITIVE_INFINITY;
-  const p = await gpu.pipeline('embedding', { POSITIONS: wpe !== null, F16: opts.f16 }, { WG });
+  const p = await gpu.pipeline('embedding', { POSITIONS: wpe !== null, ...defines }, { WG });
   return Dispatch.create(
     gpu,
     p,

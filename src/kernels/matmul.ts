@@ -6,6 +6,7 @@
  * `matmulCandidates` on the real shapes) or get `defaultMatmulKernel(M)`.
  */
 import type { MatmulOptions } from '../cpu/matmul';
+import { BLOCK, type GpuWeightFormat, gpuRowBytes, isQuant, QUANT_FORMATS } from '../formats/formats';
 import { type BufferRef, type Gpu, sliceOf } from '../gpu/gpu';
 import { ceilDiv, Dispatch, DispatchChain, grid1d } from './dispatch';
 
@@ -118,7 +119,7 @@ export function defaultMatmulKernel(M: number): MatmulKernel {
  */
 export function matmulCandidates(
   features: { subgroups: boolean },
-  shape: { M: number; K: number; N: number; wLayout: 'NK' | 'KN'; f16: boolean },
+  shape: { M: number; K: number; N: number; wLayout: 'NK' | 'KN'; format: GpuWeightFormat },
 ): MatmulKernel[] {
   const { M, K } = shape;
   const list: MatmulKernel[] = [];
@@ -176,6 +177,32 @@ function validate(gpu: Gpu, k: MatmulKernel & { vec4: boolean }, K: number): voi
   if (k.vec4 && K % 4 !== 0) fail(`needs K % 4 == 0 for vec4 loads, K = ${K}`);
 }
 
+/**
+ * The weight-format defines of matmul.wgsl and embedding.wgsl: F16, QUANT (any ggml format) and
+ * one per quantized format (Q8_0 .. Q6_K); all false for f32. Throws, naming `kernel`, for a
+ * format that is not a GPU weight format.
+ */
+export function formatDefines(format: GpuWeightFormat, kernel = 'matmul'): Record<string, boolean> {
+  if (format !== 'f32' && format !== 'f16' && !QUANT_FORMATS.includes(format)) {
+    throw new Error(
+      `${kernel}: '${format}' is not a GPU weight format (f32, f16, ${QUANT_FORMATS.join(', ')})`,
+    );
+  }
+  const d: Record<string, boolean> = { F16: format === 'f16', QUANT: isQuant(format) };
+  for (const q of QUANT_FORMATS) d[q.toUpperCase()] = q === format;
+  return d;
+}
+
+/** Throws an Error when a quantized weight's layout or K does not fit its blocks. */
+function validateFormat(format: GpuWeightFormat, kn: boolean, K: number): void {
+  if (!isQuant(format)) return;
+  if (kn) throw new Error(`matmul: ${format} weights must have layout 'NK' (K contiguous), got 'KN'`);
+  const QK = BLOCK[format].elements;
+  if (K % QK !== 0) {
+    throw new Error(`matmul: ${format} weights need K a multiple of its block of ${QK} values, got K = ${K}`);
+  }
+}
+
 /** The kernel-selecting defines, all false but `on`. */
 function kindDefines(on: 'TILE' | 'GEMV' | 'COOP' | 'SUBGROUP' | 'REDUCE', splitk = false) {
   const d = { TILE: false, GEMV: false, COOP: false, SUBGROUP: false, REDUCE: false, SPLITK: splitk };
@@ -211,10 +238,12 @@ export async function matmul(
     opts.decode === undefined ? undefined : opts.decode ? defaultMatmulKernel(1) : { kind: 'tile' as const };
   const k = normalize(opts.kernel ?? legacy ?? defaultMatmulKernel(M));
   validate(gpu, k, K);
+  const formatDefs = formatDefines(opts.format);
+  validateFormat(opts.format, kn, K);
 
   const wRows = kn ? K : N;
   const wCols = kn ? N : K;
-  const wBytes = wRows * (opts.f16 ? Math.ceil(wCols / 2) : wCols) * 4;
+  const wBytes = wRows * gpuRowBytes(opts.format, wCols);
   const check = (name: string, ref: BufferRef, bytes: number) => {
     const size = sliceOf(ref).size;
     if (size < bytes) throw new Error(`matmul: ${name} has ${size} bytes, needs ${bytes}`);
@@ -230,7 +259,7 @@ export async function matmul(
   check('out', out, M ? ((M - 1) * outStride + outOffset + N) * 4 : 0);
   if (bias) check('bias', bias, N * 4);
 
-  const layout = { W_KN: kn, F16: opts.f16, VEC4: k.vec4 };
+  const layout = { W_KN: kn, VEC4: k.vec4, ...formatDefs };
   const epilogue = { BIAS: bias !== null, ACCUMULATE: opts.accumulate ?? false };
   const outBindings = bias ? { 1: out, 4: bias } : { 1: out };
   const setParams = (d: Dispatch<{ M: number }>, rows: number) => {
@@ -278,7 +307,7 @@ export async function matmul(
     ),
     gpu.pipeline(
       'matmul',
-      { ...kindDefines('REDUCE'), W_KN: false, F16: false, VEC4: false, ...epilogue },
+      { ...kindDefines('REDUCE'), W_KN: false, VEC4: false, ...formatDefines('f32'), ...epilogue },
       { WG: REDUCE_WG, S },
     ),
   ]);

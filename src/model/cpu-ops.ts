@@ -12,14 +12,92 @@ import { rmsnorm } from '../cpu/rmsnorm';
 import { rope } from '../cpu/rope';
 import { silu_mul } from '../cpu/silu_mul';
 import type { ModelConfig } from '../checkpoint/config';
-import { type Activations, forward, type Ops } from './forward';
-import type { Linear, ModelWeights, Norm } from './weights';
+import { readF32 } from '../checkpoint/tensor';
+import { type Dtype, encodeRows, gpuFormat, transpose } from '../formats/convert';
+import { f16Round } from '../formats/f16';
+import type { StorageFormat } from '../formats/formats';
+import { dequantize } from '../formats/quant';
+import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
+import { type Activations, forward, type Ops, type Weights } from './forward';
 
-type Table = ModelWeights['wte'];
+/** A table as f32 [rows, cols]. */
+export interface CpuTable {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  name: string;
+}
+
+/** A linear layer as f32, in its checkpoint layout ('NK' [N, K] or 'KN' [K, N]), parts stacked. */
+export interface CpuLinear {
+  w: Float32Array;
+  layout: 'NK' | 'KN';
+  N: number;
+  K: number;
+  b?: Float32Array;
+  name: string;
+}
+
 export interface CpuKinds {
-  table: Table;
-  linear: Linear;
+  table: CpuTable;
+  linear: CpuLinear;
   norm: Norm;
+}
+
+type Table = CpuTable;
+
+/**
+ * The reference's weights: every stored tensor decoded to f32 exactly, after the conversion the GPU
+ * uploader applies under `dtype` (src/formats/convert.ts), so both compute with the same numbers.
+ */
+export async function cpuWeights(m: ModelWeights, dtype?: Dtype): Promise<Weights<CpuKinds>> {
+  /** [rows, cols] values (rows along the format's blocks) as the GPU stores them. */
+  const asStored = (f: Float32Array, stored: StorageFormat, rows: number, cols: number): Float32Array => {
+    const format = gpuFormat(stored, dtype, cols);
+    if (format === 'f32' || format === stored) return f;
+    if (format === 'f16') return f.map(f16Round);
+    return dequantize(format, encodeRows(f, rows, cols, format), f.length);
+  };
+  const table = async (t: Matrix, convert = true): Promise<CpuTable> => {
+    const f = await readF32(t.tensor);
+    const data = convert ? asStored(f, t.tensor.format, t.rows, t.cols) : f;
+    return { data, rows: t.rows, cols: t.cols, name: t.name };
+  };
+  const linear = async (l: Linear | undefined): Promise<CpuLinear | undefined> => {
+    if (!l) return undefined;
+    const w = new Float32Array(l.N * l.K);
+    let at = 0;
+    for (const p of l.parts) {
+      let f = await readF32(p);
+      if (l.layout === 'NK') f = asStored(f, p.format, f.length / l.K, l.K);
+      else f = transpose(asStored(transpose(f, l.K, l.N), p.format, l.N, l.K), l.N, l.K);
+      w.set(f, at);
+      at += f.length;
+    }
+    return { w, layout: l.layout, N: l.N, K: l.K, b: l.b, name: l.name };
+  };
+  const wte = await table(m.wte);
+  const layers = [];
+  for (const l of m.layers) {
+    layers.push({
+      attnNorm: l.attnNorm,
+      qkv: (await linear(l.qkv))!,
+      o: (await linear(l.o))!,
+      mlpNorm: l.mlpNorm,
+      fc: await linear(l.fc),
+      proj: await linear(l.proj),
+      gateUp: await linear(l.gateUp),
+      down: await linear(l.down),
+    });
+  }
+  return {
+    wte,
+    // Learned positions stay f32 on the GPU whatever the dtype.
+    wpe: m.wpe && (await table(m.wpe, false)),
+    layers,
+    finalNorm: m.finalNorm,
+    lmHead: m.lmHead === m.wte ? wte : await table(m.lmHead),
+  };
 }
 
 export class CpuOps implements Ops<Float32Array, CpuKinds> {
@@ -48,7 +126,7 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     pos: number,
   ) {
     const tokenIds = Uint32Array.from(ids.subarray(0, T));
-    embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, { pos, f16: false });
+    embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, { pos, format: 'f32' });
   }
 
   async norm(out: Float32Array, x: Float32Array, w: Norm, T: number) {
@@ -57,12 +135,12 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     else rmsnorm(out, x, w.w, T, this.cfg.hidden, { eps });
   }
 
-  async linear(out: Float32Array, x: Float32Array, w: Linear, T: number) {
-    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, f16: false });
+  async linear(out: Float32Array, x: Float32Array, w: CpuLinear, T: number) {
+    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, format: 'f32' });
   }
 
-  async linearAdd(out: Float32Array, x: Float32Array, w: Linear, T: number) {
-    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, f16: false, accumulate: true });
+  async linearAdd(out: Float32Array, x: Float32Array, w: CpuLinear, T: number) {
+    matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, format: 'f32', accumulate: true });
   }
 
   async rope(qkv: Float32Array, T: number, pos: number) {
@@ -108,7 +186,7 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
   }
 
   async unembed(out: Float32Array, x: Float32Array, table: Table, T: number) {
-    matmul(out, x, table.data, null, T, table.cols, table.rows, { wLayout: 'NK', f16: false });
+    matmul(out, x, table.data, null, T, table.cols, table.rows, { wLayout: 'NK', format: 'f32' });
   }
 }
 
@@ -131,7 +209,7 @@ export function cpuActivations(cfg: ModelConfig, T: number): Activations<Float32
 /** The reference forward: logits [ids.length, V] of every position, computed on the CPU. */
 export async function cpuLogits(
   cfg: ModelConfig,
-  w: ModelWeights,
+  w: Weights<CpuKinds>,
   ids: number[],
   kvF16 = false,
 ): Promise<Float32Array> {

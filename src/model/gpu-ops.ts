@@ -118,7 +118,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
             pos: 0,
             rowStart: block.start,
             rows: block.rows,
-            f16: wte.f16,
+            format: block.format,
           }),
         { T, pos },
       );
@@ -182,7 +182,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
             K: w.K,
             N: block.rows,
             wLayout: w.layout,
-            f16: w.f16,
+            format: block.format,
             bias: !!block.b,
             accumulate,
             outStride: w.N,

@@ -1,20 +1,26 @@
 /**
- * Uploading the canonical weights (src/model/weights.ts) to the GPU once: f32, or f16 packed two
- * per u32 (each row packed on its own, so a row starts at a u32 boundary). A table or linear layer
- * larger than the device's storage-binding limit is split into blocks of output rows, each its own
- * buffer; the kernels write each block's slice of the output (matmul outOffset, embedding rowStart).
+ * Uploading the checkpoint's weights (src/checkpoint/weights.ts) to the GPU once, tensor by tensor
+ * and block by block, reading each block's rows from the file only when it is uploaded. Each
+ * weight takes the GPU format `gpuFormat` gives it: quantized tensors stay in their block layout,
+ * float tensors become f32 or packed f16, or are quantized at load (dtype 'q8' / 'q4'). A table or
+ * linear layer larger than the device's storage-binding limit is split into blocks of output rows,
+ * each its own buffer; the kernels write each block's slice of the output (matmul outOffset,
+ * embedding rowStart). Stacked parts of one linear (q, k, v) share a block when they share a format.
  */
-import { packF16 } from '../formats/f16';
+import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
+import { matrixShape, readF32, readRowsF32, type StoredTensor, memoryTensor, rowBytes } from '../checkpoint/tensor';
+import { type Dtype, encodeRows, gpuFormat, transpose } from '../formats/convert';
+import { type GpuWeightFormat, gpuRowBytes, isQuant } from '../formats/formats';
 import type { Gpu } from '../gpu/gpu';
 import type { Weights } from './forward';
-import type { Linear, Matrix, ModelWeights, Norm } from './weights';
 
-export type Dtype = 'f32' | 'f16';
+export type { Dtype } from '../formats/convert';
 
-/** A block of output rows [start, start + rows) of a table or linear layer. */
+/** A block of output rows [start, start + rows) of a table or linear layer, in one format. */
 export interface GpuBlock {
   start: number;
   rows: number;
+  format: GpuWeightFormat;
   w: GPUBuffer;
   b?: GPUBuffer;
 }
@@ -24,16 +30,15 @@ export interface GpuTable {
   name: string;
   rows: number;
   cols: number;
-  f16: boolean;
   blocks: GpuBlock[];
 }
 
 export interface GpuLinear {
   name: string;
+  /** 'KN' only for f32 / f16 Conv1D weights; quantized weights are always 'NK'. */
   layout: 'NK' | 'KN';
   N: number;
   K: number;
-  f16: boolean;
   blocks: GpuBlock[];
 }
 
@@ -49,19 +54,49 @@ export interface GpuKinds {
   norm: GpuNorm;
 }
 
-/** Packs each of `rows` rows of `cols` floats separately into ceil(cols/2) u32s. */
-export function packRowsF16(w: Float32Array, rows: number, cols: number): Uint32Array {
-  const stride = Math.ceil(cols / 2);
-  const out = new Uint32Array(rows * stride);
-  for (let r = 0; r < rows; r++) out.set(packF16(w.subarray(r * cols, (r + 1) * cols)), r * stride);
-  return out;
+/** Rows [r0, r1) of a [rows, cols] tensor in a GPU format: raw bytes when it is stored so, else converted. */
+async function rowsIn(t: StoredTensor, r0: number, r1: number, format: GpuWeightFormat): Promise<Uint8Array> {
+  const { cols } = matrixShape(t);
+  const raw = t.format === format && (format !== 'f16' || cols % 2 === 0);
+  if (raw) return t.read(r0 * rowBytes(t), r1 * rowBytes(t));
+  return encodeRows(await readRowsF32(t, r0, r1), r1 - r0, cols, format);
 }
 
-/** Copies columns [c0, c0 + n) of a [rows, cols] matrix. */
+/** Columns [c0, c0 + n) of a [rows, cols] matrix. */
 function columns(w: Float32Array, rows: number, cols: number, c0: number, n: number): Float32Array {
   const out = new Float32Array(rows * n);
   for (let r = 0; r < rows; r++) out.set(w.subarray(r * cols + c0, r * cols + c0 + n), r * n);
   return out;
+}
+
+/** GPU bytes of every weight under a dtype: what the uploader will upload. */
+export function uploadBytes(m: ModelWeights, dtype: Dtype | undefined): number {
+  let n = 0;
+  const table = (t: Matrix) => (n += t.rows * gpuRowBytes(gpuFormat(t.tensor.format, dtype, t.cols), t.cols));
+  const small = (a?: Float32Array) => (n += a?.byteLength ?? 0);
+  const linear = (l?: Linear) => {
+    if (!l) return;
+    for (const p of l.parts) {
+      const { rows, cols } = matrixShape(p);
+      const f = gpuFormat(p.format, dtype, l.K);
+      // A KN weight kept as floats is [K, N]; in any other format it is [N, K].
+      n += l.layout === 'KN' && !isQuant(f) ? rows * gpuRowBytes(f, cols) : l.N * gpuRowBytes(f, l.K);
+    }
+    small(l.b);
+  };
+  table(m.wte);
+  if (m.wpe) n += m.wpe.rows * m.wpe.cols * 4;
+  if (m.lmHead !== m.wte) table(m.lmHead);
+  small(m.finalNorm.w);
+  small(m.finalNorm.b);
+  for (const l of m.layers) {
+    for (const x of [l.attnNorm, l.mlpNorm]) {
+      small(x.w);
+      small(x.b);
+    }
+    for (const x of [l.qkv, l.o, l.fc, l.proj, l.gateUp, l.down]) linear(x);
+  }
+  return n;
 }
 
 export class WeightUploader {
@@ -69,7 +104,7 @@ export class WeightUploader {
   uploaded = 0;
   constructor(
     readonly gpu: Gpu,
-    readonly dtype: Dtype,
+    readonly dtype: Dtype | undefined,
     /** The largest buffer a block may take: the storage-binding limit unless a test forces a smaller one. */
     readonly maxBlockBytes: number = Math.min(
       gpu.limits.maxStorageBufferBindingSize,
@@ -78,10 +113,11 @@ export class WeightUploader {
     readonly onBytes: (bytes: number) => void = () => {},
   ) {}
 
-  private async put(name: string, data: Float32Array | Uint32Array): Promise<GPUBuffer> {
+  /** Uploads `data`, counting `bytes` of weights (without the padding of a block to whole words). */
+  private async put(name: string, data: ArrayBufferView, bytes = data.byteLength): Promise<GPUBuffer> {
     const b = await this.gpu.upload(name, data);
-    this.uploaded += data.byteLength;
-    this.onBytes(data.byteLength);
+    this.uploaded += bytes;
+    this.onBytes(bytes);
     return b;
   }
 
@@ -93,52 +129,92 @@ export class WeightUploader {
     return rows;
   }
 
-  /** A row-major [rows, cols] matrix whose rows are the output units, stored as-is or packed f16. */
+  /**
+   * Row-stacked [n_i, cols] parts, each in its GPU format, as blocks of output rows: consecutive
+   * parts of one format share blocks; a block is read from the file, converted and uploaded alone.
+   */
   private async rowBlocks(
     name: string,
-    data: Float32Array,
-    rows: number,
+    parts: StoredTensor[],
     cols: number,
     bias?: Float32Array,
-    f16 = this.dtype === 'f16',
-  ) {
-    const rowBytes = (f16 ? Math.ceil(cols / 2) : cols) * 4;
-    const per = this.rowsPerBlock(name, rowBytes, rows);
+    force?: GpuWeightFormat,
+  ): Promise<GpuBlock[]> {
     const blocks: GpuBlock[] = [];
-    for (let start = 0; start < rows; start += per) {
-      const n = Math.min(per, rows - start);
-      const part = data.subarray(start * cols, (start + n) * cols);
-      const w = await this.put(`${name}[${start}:]`, f16 ? packRowsF16(part, n, cols) : part);
-      const b = bias ? await this.put(`${name}.bias[${start}:]`, bias.subarray(start, start + n)) : undefined;
-      blocks.push({ start, rows: n, w, b });
+    const formatOf = (t: StoredTensor) => force ?? gpuFormat(t.format, this.dtype, cols);
+    let start = 0;
+    for (let i = 0; i < parts.length; ) {
+      const format = formatOf(parts[i]);
+      const run: StoredTensor[] = [];
+      while (i < parts.length && formatOf(parts[i]) === format) run.push(parts[i++]);
+      const runRows = run.reduce((n, p) => n + matrixShape(p).rows, 0);
+      const rb = gpuRowBytes(format, cols);
+      const per = this.rowsPerBlock(name, rb, runRows);
+      for (let r = 0; r < runRows; r += per) {
+        const n = Math.min(per, runRows - r);
+        const data = new Uint8Array(Math.ceil((n * rb) / 4) * 4);
+        // Copy the rows [r, r + n) of the run from the parts that hold them.
+        let partStart = 0;
+        for (const p of run) {
+          const pr = matrixShape(p).rows;
+          const a = Math.max(r, partStart);
+          const b = Math.min(r + n, partStart + pr);
+          if (a < b) data.set(await rowsIn(p, a - partStart, b - partStart, format), (a - r) * rb);
+          partStart += pr;
+        }
+        const at = start + r;
+        const w = await this.put(`${name}[${at}:]`, data, n * rb);
+        const b = bias ? await this.put(`${name}.bias[${at}:]`, bias.subarray(at, at + n)) : undefined;
+        blocks.push({ start: at, rows: n, format, w, b });
+      }
+      start += runRows;
     }
     return blocks;
   }
 
-  /** A table; `f16` false keeps it f32 whatever the dtype (learned positions: the embedding kernel reads them as f32). */
-  async table(t: Matrix, f16 = this.dtype === 'f16'): Promise<GpuTable> {
-    const blocks = await this.rowBlocks(t.name, t.data, t.rows, t.cols, undefined, f16);
-    return { name: t.name, rows: t.rows, cols: t.cols, f16, blocks };
+  /** A table; `f32` keeps it f32 whatever the dtype (learned positions: the embedding kernel reads them as f32). */
+  async table(t: Matrix, f32 = false): Promise<GpuTable> {
+    const blocks = await this.rowBlocks(t.name, [t.tensor], t.cols, undefined, f32 ? 'f32' : undefined);
+    return { name: t.name, rows: t.rows, cols: t.cols, blocks };
   }
 
   async linear(l: Linear): Promise<GpuLinear> {
-    const f16 = this.dtype === 'f16';
+    const { name, N, K } = l;
     if (l.layout === 'NK') {
-      const blocks = await this.rowBlocks(l.name, l.w, l.N, l.K, l.b);
-      return { name: l.name, layout: 'NK', N: l.N, K: l.K, f16, blocks };
+      return { name, layout: 'NK', N, K, blocks: await this.rowBlocks(name, l.parts, K, l.b) };
     }
-    // KN (GPT-2 Conv1D): output units are columns; a block is a column range, copied out.
-    const bytesPerOut = l.K * 4;
-    const per = this.rowsPerBlock(l.name, bytesPerOut, l.N);
+    // KN (GPT-2 Conv1D): one [K, N] part.
+    const [part] = l.parts;
+    const format = gpuFormat(part.format, this.dtype, K);
+    const w = await readF32(part);
+    if (isQuant(format)) {
+      // Quantized formats run along k: transpose to [N, K] first.
+      const nk = memoryTensor(name, 'f32', [N, K], transpose(w, K, N));
+      return { name, layout: 'NK', N, K, blocks: await this.rowBlocks(name, [nk], K, l.b) };
+    }
+    return { name, layout: 'KN', N, K, blocks: await this.kn(name, w, K, N, format, l.b) };
+  }
+
+  /** A [K, N] f32 or f16 matrix whose output units are its columns: a block is a column range, copied out. */
+  private async kn(
+    name: string,
+    w: Float32Array,
+    K: number,
+    N: number,
+    format: GpuWeightFormat,
+    bias?: Float32Array,
+  ): Promise<GpuBlock[]> {
+    const per = this.rowsPerBlock(name, K * 4, N);
     const blocks: GpuBlock[] = [];
-    for (let start = 0; start < l.N; start += per) {
-      const n = Math.min(per, l.N - start);
-      const part = per >= l.N ? l.w : columns(l.w, l.K, l.N, start, n);
-      const w = await this.put(`${l.name}[:, ${start}:]`, f16 ? packRowsF16(part, l.K, n) : part);
-      const b = l.b ? await this.put(`${l.name}.bias[${start}:]`, l.b.subarray(start, start + n)) : undefined;
-      blocks.push({ start, rows: n, w, b });
+    for (let start = 0; start < N; start += per) {
+      const n = Math.min(per, N - start);
+      const part = per >= N ? w : columns(w, K, N, start, n);
+      const data = encodeRows(part, K, n, format);
+      const buf = await this.put(`${name}[:, ${start}:]`, data);
+      const b = bias ? await this.put(`${name}.bias[${start}:]`, bias.subarray(start, start + n)) : undefined;
+      blocks.push({ start, rows: n, format, w: buf, b });
     }
-    return { name: l.name, layout: 'KN', N: l.N, K: l.K, f16, blocks };
+    return blocks;
   }
 
   async norm(n: Norm): Promise<GpuNorm> {
@@ -150,7 +226,7 @@ export class WeightUploader {
   /** Uploads every weight; the tied unembedding shares the embedding's buffers. */
   async all(m: ModelWeights): Promise<Weights<GpuKinds>> {
     const wte = await this.table(m.wte);
-    const wpe = m.wpe ? await this.table(m.wpe, false) : undefined;
+    const wpe = m.wpe ? await this.table(m.wpe, true) : undefined;
     const layers = [];
     for (const l of m.layers) {
       layers.push({

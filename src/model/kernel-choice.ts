@@ -4,8 +4,10 @@
  * inputs of that shape, and a build on the op's real buffers for timing.
  */
 import { attention as attentionCpu } from '../cpu/attention';
-import { packF16 } from '../formats/f16';
 import { type MatmulOptions, matmul as matmulCpu } from '../cpu/matmul';
+import { packF16 } from '../formats/f16';
+import { isQuant } from '../formats/formats';
+import { randomBlocks } from '../formats/quant';
 import {
   type CheckData,
   type Host,
@@ -69,7 +71,8 @@ export interface MatmulShape extends MatmulOptions {
 
 /** The tuner's key of a matmul shape: every fact a kernel's speed or validity depends on. */
 export function matmulShapeKey(s: MatmulShape): string {
-  return `M${s.M} K${s.K} N${s.N} ${s.wLayout}${s.f16 ? ' f16' : ''}${s.bias ? ' +b' : ''}${s.accumulate ? ' +=' : ''}`;
+  const format = s.format === 'f32' ? '' : ` ${s.format}`;
+  return `M${s.M} K${s.K} N${s.N} ${s.wLayout}${format}${s.bias ? ' +b' : ''}${s.accumulate ? ' +=' : ''}`;
 }
 
 /** Rows and outputs a check computes on the CPU: the real K; N and M capped, their remainders kept. */
@@ -92,13 +95,19 @@ export function matmulTrial(
   const byName = new Map(kernels.map((k) => [matmulKernelName(k), k]));
   const { M, N } = checkDims(s);
   const K = s.K;
-  const opts = { wLayout: s.wLayout, f16: s.f16, accumulate: s.accumulate };
+  const opts = { wLayout: s.wLayout, format: s.format, accumulate: s.accumulate };
   let data: (CheckData & { expected: Record<string, Host> }) | undefined;
   let up: Uploaded | undefined;
   const prepare = async () => {
     if (data && up) return { data, up };
     const [rows, cols] = s.wLayout === 'NK' ? [N, K] : [K, N];
-    const w = s.f16 ? randomF16Words(rows * Math.ceil(cols / 2), 2) : uniform(rows * cols, 2, 0.5);
+    // Random weights in the shape's format: halves, valid ggml blocks (|x| <= ~1), or floats.
+    const w =
+      s.format === 'f16'
+        ? randomF16Words(rows * Math.ceil(cols / 2), 2)
+        : isQuant(s.format)
+          ? randomBlocks(s.format, rows, cols, 2)
+          : uniform(rows * cols, 2, 0.5);
     const x = uniform(M * K, 1);
     const bias = uniform(N, 3);
     const out = uniform(M * N, 4);

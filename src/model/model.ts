@@ -14,23 +14,27 @@ import type {
   ModelSource,
   TopToken,
 } from '../types';
-import { type ModelConfig, parseConfig } from '../checkpoint/config';
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import type { ModelConfig } from '../checkpoint/config';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
 import { Rng } from './sampler';
-import { openSource } from '../checkpoint/source';
 import { Tokenizer } from '../checkpoint/tokenizer';
-import { loadWeights } from './weights';
+import type { StorageFormat } from '../formats/formats';
+import { uploadBytes } from './gpu-weights';
 
-/** Loads a model (folder, URL, Hugging Face repo id, or picked files) and uploads it to the GPU. */
+/**
+ * Loads a model (a Hugging Face folder, URL or repo id; a GGUF file; or picked files) and uploads
+ * it to the GPU, tensor by tensor.
+ */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
   const valid = validateLoadOptions(options);
-  const files = openSource(source, {
+  const ckpt = await openCheckpoint(source, {
     fetch: options.fetch,
     signal: options.signal,
     onProgress: options.onProgress,
   });
-  const config = parseConfig(await files.readJSON('config.json'), 'config.json');
+  const { config, tokenizer, weights } = ckpt;
   const maxContext = options.maxContext ?? config.maxContext;
   if (maxContext > config.maxContext) {
     throw new InvalidOptionError(
@@ -38,8 +42,6 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
       `${maxContext} exceeds the model's context length of ${config.maxContext}`,
     );
   }
-  const tokenizer = await Tokenizer.fromFiles(files, config);
-  const weights = await loadWeights(files, config);
   options.signal?.throwIfAborted();
   const gpu = await Gpu.create({
     device: options.device,
@@ -51,7 +53,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     },
   });
   let uploaded = 0;
-  const total = weightsBytes(weights, options.dtype ?? 'f32');
+  const total = uploadBytes(weights, valid.dtype);
   const runner = await GpuRunner.create(gpu, config, weights, {
     dtype: valid.dtype,
     kvDtype: valid.kvDtype,
@@ -72,18 +74,24 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     if (!options.device) gpu.destroy();
     throw e;
   });
-  return new Model(config, tokenizer, gpu, runner, maxContext, !options.device);
+  const info: CheckpointInfo = {
+    format: ckpt.format,
+    source: ckpt.describe,
+    tensorFormats: ckpt.tensorFormats,
+    tensorBytes: ckpt.tensorBytes,
+  };
+  return new Model(config, tokenizer, gpu, runner, maxContext, !options.device, info);
 }
 
-function weightsBytes(w: Awaited<ReturnType<typeof loadWeights>>, dtype: 'f32' | 'f16'): number {
-  let n = w.wte.data.length + (w.wpe?.data.length ?? 0) + w.finalNorm.w.length + (w.finalNorm.b?.length ?? 0);
-  if (w.lmHead !== w.wte) n += w.lmHead.data.length;
-  for (const l of w.layers) {
-    for (const x of Object.values(l)) {
-      if (x && 'w' in x) n += x.w.length + (x.b?.length ?? 0);
-    }
-  }
-  return n * (dtype === 'f16' ? 2 : 4);
+/** What a model was loaded from. */
+export interface CheckpointInfo {
+  format: 'safetensors' | 'gguf';
+  /** The source in words. */
+  source: string;
+  /** How many tensors of each storage format the file holds (e.g. { q4_k: 97, q6_k: 17, f32: 41 }). */
+  tensorFormats: Partial<Record<StorageFormat, number>>;
+  /** Bytes of the tensors as stored in the file. */
+  tensorBytes: number;
 }
 
 export class Model {
@@ -99,6 +107,8 @@ export class Model {
     /** Positions the KV cache holds: prompt plus generated tokens. */
     readonly maxContext: number,
     private readonly ownsDevice: boolean,
+    /** What the model was loaded from: format, tensor formats and bytes. */
+    readonly checkpoint: CheckpointInfo,
   ) {}
 
   /** Bytes of weights resident on the GPU (what one decode step reads at least once). */

@@ -1,4 +1,5 @@
 /** Validation and defaults for the public options; each bad value is an InvalidOptionError naming it. */
+import { DTYPES } from '../formats/convert';
 import { InvalidOptionError } from '../errors';
 import type { GenerateOptions, LoadOptions } from '../types';
 import { TUNED_OPS } from './kernel-choice';
@@ -99,11 +100,11 @@ export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGene
 /** Checks load options (device, progress callback, signal and fetch are passed through); forced kernel names come back canonical. */
 export function validateLoadOptions(
   o: LoadOptions = {},
-): LoadOptions & Required<Pick<LoadOptions, 'dtype' | 'kvDtype' | 'tuning' | 'kernels'>> {
+): LoadOptions & Required<Pick<LoadOptions, 'kvDtype' | 'tuning' | 'kernels'>> {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
-  const dtype = o.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') {
-    throw new InvalidOptionError('dtype', `must be 'f32' or 'f16', got ${show(dtype)}`);
+  const dtype = o.dtype;
+  if (dtype !== undefined && !DTYPES.includes(dtype)) {
+    throw new InvalidOptionError('dtype', `must be one of ${DTYPES.map((d) => `'${d}'`).join(', ')}, got ${show(dtype)}`);
   }
   if (o.maxContext !== undefined && (!Number.isInteger(o.maxContext) || o.maxContext < 1)) {
     throw new InvalidOptionError('maxContext', `must be a positive integer, got ${show(o.maxContext)}`);

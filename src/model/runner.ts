@@ -16,12 +16,13 @@ import { type Activations, forward, type Weights } from './forward';
 import { GpuOps } from './gpu-ops';
 import { type Dtype, type GpuKinds, WeightUploader, weightBuffers } from './gpu-weights';
 import { chooseReductionWg } from './kernel-choice';
-import type { ModelWeights } from './weights';
+import type { ModelWeights } from '../checkpoint/weights';
 
 export interface RunnerOptions {
-  dtype: Dtype;
+  /** Weight storage on the GPU (unset: as stored). */
+  dtype?: Dtype;
   /** KV cache storage (default 'f32'). */
-  kvDtype?: Dtype;
+  kvDtype?: 'f32' | 'f16';
   maxContext: number;
   /** Largest number of prompt positions per prefill submission. */
   prefillChunk?: number;

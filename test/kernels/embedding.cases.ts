@@ -1,6 +1,9 @@
 import { embedding as embeddingCpu } from '../../src/cpu/embedding';
 import { packWeightF16 } from '../../src/formats/f16';
+import { BLOCK, type GpuWeightFormat, QUANT_FORMATS } from '../../src/formats/formats';
+import { randomBlocks } from '../../src/formats/quant';
 import { embedding } from '../../src/kernels/embedding';
+import { formatDefines } from '../../src/kernels/matmul';
 import { type KernelCase, randn, rng } from './harness';
 
 const tol = { atol: 1e-6, rtol: 1e-6 };
@@ -10,23 +13,31 @@ function tokenIds(T: number, V: number, seed: number): Uint32Array {
   return Uint32Array.from({ length: T }, () => Math.floor(r() * V));
 }
 
-/** One whole-table lookup of T tokens from a V x C table (f32 or packed f16), with or without wpe. */
+/** Rows [0, rows) of a table of C columns in a format: f32, packed f16, or random ggml blocks. */
+function table(rows: number, C: number, format: GpuWeightFormat, seed: number): Float32Array | Uint32Array {
+  if (format !== 'f32' && format !== 'f16') return randomBlocks(format, rows, C, seed);
+  const t = randn(rows * C, seed);
+  return format === 'f16' ? packWeightF16(t, rows, C) : t;
+}
+
+const suffix = (format: GpuWeightFormat) => (format === 'f32' ? '' : ` ${format}`);
+
+/** One whole-table lookup of T tokens from a V x C table in `format`, with or without wpe. */
 function lookup(
   T: number,
   C: number,
   V: number,
   pos: number,
   positions: boolean,
-  f16: boolean,
+  format: GpuWeightFormat,
   seed: number,
 ) {
-  const table = randn(V * C, seed);
-  const wte = f16 ? packWeightF16(table, V, C) : table;
+  const wte = table(V, C, format, seed);
   const inputs: KernelCase['inputs'] = { ids: tokenIds(T, V, seed + 1), wte };
   if (positions) inputs.wpe = randn((pos + T + 2) * C, seed + 2);
-  const opts = { pos, f16 };
+  const opts = { pos, format };
   return {
-    name: `T=${T} C=${C} V=${V} pos=${pos}${positions ? ' +wpe' : ''}${f16 ? ' f16' : ''}`,
+    name: `T=${T} C=${C} V=${V} pos=${pos}${positions ? ' +wpe' : ''}${suffix(format)}`,
     tol,
     inputs,
     outputs: { out: new Float32Array(T * C) },
@@ -45,23 +56,25 @@ function lookup(
 }
 
 /** The table split into two row chunks, one dispatch each, into one output (see the header). */
-function chunked(T: number, C: number, V: number, split: number, f16: boolean, seed: number): KernelCase {
-  const table = randn(V * C, seed);
-  const pack = (from: number, to: number) => {
-    const rows = table.subarray(from * C, to * C);
-    return f16 ? packWeightF16(rows, to - from, C) : rows.slice();
-  };
+function chunked(
+  T: number,
+  C: number,
+  V: number,
+  split: number,
+  format: GpuWeightFormat,
+  seed: number,
+): KernelCase {
   const opts = [
-    { pos: 3, f16, rowStart: 0, rows: split },
-    { pos: 3, f16, rowStart: split, rows: V - split },
+    { pos: 3, format, rowStart: 0, rows: split },
+    { pos: 3, format, rowStart: split, rows: V - split },
   ];
   return {
-    name: `two chunks T=${T} C=${C} V=${V} split=${split}${f16 ? ' f16' : ''}`,
+    name: `two chunks T=${T} C=${C} V=${V} split=${split}${suffix(format)}`,
     tol,
     inputs: {
       ids: tokenIds(T, V, seed + 1),
-      lo: pack(0, split),
-      hi: pack(split, V),
+      lo: table(split, C, format, seed),
+      hi: table(V - split, C, format, seed + 3),
       wpe: randn((T + 3) * C, seed + 2),
     },
     outputs: { out: new Float32Array(T * C) },
@@ -80,16 +93,15 @@ function chunked(T: number, C: number, V: number, split: number, f16: boolean, s
 }
 
 /** Only one chunk dispatched: the rows of tokens outside it must keep their initial contents. */
-function untouched(f16: boolean): KernelCase {
+function untouched(format: GpuWeightFormat): KernelCase {
   const T = 17;
-  const C = 65;
+  const C = format === 'f32' || format === 'f16' ? 65 : BLOCK[format].elements;
   const V = 60; // ids 0..59: below, inside and above the chunk of rows 20..39
-  const table = randn(20 * C, 70);
-  const opts = { pos: 0, f16, rowStart: 20, rows: 20 };
+  const opts = { pos: 0, format, rowStart: 20, rows: 20 };
   return {
-    name: `one chunk leaves other tokens untouched${f16 ? ' f16' : ''}`,
+    name: `one chunk leaves other tokens untouched${suffix(format)}`,
     tol,
-    inputs: { ids: tokenIds(T, V, 71), wte: f16 ? packWeightF16(table, 20, C) : table },
+    inputs: { ids: tokenIds(T, V, 71), wte: table(20, C, format, 70) },
     outputs: { out: randn(T * C, 72) },
     cpu: (o, i) =>
       embeddingCpu(o.out as Float32Array, i.ids as Uint32Array, i.wte as Float32Array, null, T, C, opts),
@@ -99,7 +111,7 @@ function untouched(f16: boolean): KernelCase {
 
 /** Created for T=17 at pos 0, then moved to a decode step: T=1 at pos 9. */
 function decodeStep(): KernelCase {
-  const base = lookup(17, 172, 30, 0, true, false, 80);
+  const base = lookup(17, 172, 30, 0, true, 'f32', 80);
   return {
     ...base,
     name: 'update({ T: 1, pos: 9 }) after creation with T=17',
@@ -111,36 +123,44 @@ function decodeStep(): KernelCase {
         i.wpe as Float32Array,
         1,
         172,
-        {
-          pos: 9,
-          f16: false,
-        },
+        { pos: 9, format: 'f32' },
       ),
     gpu: async (gpu, o, i) =>
-      (await embedding(gpu, o.out, i.ids, i.wte, i.wpe, 17, 172, { pos: 0, f16: false })).update({
+      (await embedding(gpu, o.out, i.ids, i.wte, i.wpe, 17, 172, { pos: 0, format: 'f32' })).update({
         T: 1,
         pos: 9,
       }),
   };
 }
 
+const formats: GpuWeightFormat[] = ['f32', 'f16', ...QUANT_FORMATS];
+
 export const variants = [false, true].flatMap((POSITIONS) =>
-  [false, true].map((F16) => ({ POSITIONS, F16 })),
+  formats.map((format) => ({ POSITIONS, ...formatDefines(format) })),
+);
+
+/** Quantized rows of two blocks (32 values) or super-blocks (256), odd V and T. */
+const quantLookups = QUANT_FORMATS.map((format, q) =>
+  lookup(5, 2 * BLOCK[format].elements, 17, 3, q % 2 === 0, format, 90 + 10 * q),
 );
 
 export const cases: KernelCase[] = [
   ...[false, true].flatMap((positions) =>
-    [false, true].flatMap((f16) => [
-      lookup(1, 1, 3, 0, positions, f16, 1),
-      lookup(3, 3, 17, 5, positions, f16, 11),
-      lookup(17, 17, 65, 2, positions, f16, 21),
-      lookup(65, 172, 50, 7, positions, f16, 31),
+    (['f32', 'f16'] as const).flatMap((format) => [
+      lookup(1, 1, 3, 0, positions, format, 1),
+      lookup(3, 3, 17, 5, positions, format, 11),
+      lookup(17, 17, 65, 2, positions, format, 21),
+      lookup(65, 172, 50, 7, positions, format, 31),
     ]),
   ),
-  lookup(5, 1000, 20, 1, true, true, 41),
-  chunked(65, 17, 30, 11, false, 50),
-  chunked(17, 65, 31, 16, true, 60),
-  untouched(false),
-  untouched(true),
+  lookup(5, 1000, 20, 1, true, 'f16', 41),
+  ...quantLookups,
+  chunked(65, 17, 30, 11, 'f32', 50),
+  chunked(17, 65, 31, 16, 'f16', 60),
+  chunked(17, 160, 31, 11, 'q8_0', 61),
+  chunked(17, 256, 19, 7, 'q6_k', 62),
+  untouched('f32'),
+  untouched('f16'),
+  untouched('q4_k'),
   decodeStep(),
 ];

@@ -1,7 +1,10 @@
-import { packWeightF16 } from '../../src/formats/f16';
 import { matmul as matmulCpu } from '../../src/cpu/matmul';
+import { packWeightF16 } from '../../src/formats/f16';
+import { BLOCK, type GpuWeightFormat, QUANT_FORMATS, type QuantFormat } from '../../src/formats/formats';
+import { randomBlocks } from '../../src/formats/quant';
 import {
   defaultMatmulKernel,
+  formatDefines,
   type MatmulKernel,
   matmul,
   matmulCandidates,
@@ -14,21 +17,25 @@ type Layout = 'NK' | 'KN';
 
 /**
  * |gpu - ref| <= atol + rtol*|ref| with f32 accumulation over K terms of size ~1: the error grows
- * like sqrt(K). F16 weights do not loosen it: the CPU twin decodes the same packed halves.
+ * like sqrt(K). F16 and quantized weights do not loosen it: the CPU twin decodes the same values.
  */
 const tolFor = (K: number) => ({ atol: 2e-5 * Math.sqrt(K), rtol: 1e-5 });
 
-/** A weight W(n, k) stored as `layout`, f32 or packed f16 (rows padded to whole u32s). */
+/**
+ * A weight W(n, k) stored as `layout` in `format`: f32, packed f16 (rows padded to whole u32s), or
+ * random valid ggml blocks (NK only).
+ */
 function weight(
   K: number,
   N: number,
   layout: Layout,
-  f16: boolean,
+  format: GpuWeightFormat,
   seed: number,
 ): Float32Array | Uint32Array {
   const [rows, cols] = layout === 'NK' ? [N, K] : [K, N];
+  if (format !== 'f32' && format !== 'f16') return randomBlocks(format, rows, cols, seed);
   const w = randn(rows * cols, seed, 0.5);
-  return f16 ? packWeightF16(w, rows, cols) : w;
+  return format === 'f16' ? packWeightF16(w, rows, cols) : w;
 }
 
 interface Shape {
@@ -39,19 +46,22 @@ interface Shape {
 
 interface Config {
   wLayout: Layout;
-  f16: boolean;
+  format: GpuWeightFormat;
   bias: boolean;
   accumulate: boolean;
 }
 
 const label = (k: MatmulKernel, c: Config) =>
-  `${matmulKernelName(k)} ${c.wLayout}${c.f16 ? ' f16' : ''}${c.bias ? ' bias' : ''}${c.accumulate ? ' accumulate' : ''}`;
+  `${matmulKernelName(k)} ${c.wLayout}${c.format === 'f32' ? '' : ` ${c.format}`}${c.bias ? ' bias' : ''}${c.accumulate ? ' accumulate' : ''}`;
 
 /** One matmul; out starts random, so a kernel that does not overwrite (or accumulate) shows. */
 function linear({ M, K, N }: Shape, kernel: MatmulKernel, c: Config, seed: number): KernelCase {
-  const inputs: KernelCase['inputs'] = { x: randn(M * K, seed), w: weight(K, N, c.wLayout, c.f16, seed + 1) };
+  const inputs: KernelCase['inputs'] = {
+    x: randn(M * K, seed),
+    w: weight(K, N, c.wLayout, c.format, seed + 1),
+  };
   if (c.bias) inputs.bias = randn(N, seed + 2);
-  const opts = { wLayout: c.wLayout, f16: c.f16, accumulate: c.accumulate };
+  const opts = { wLayout: c.wLayout, format: c.format, accumulate: c.accumulate };
   return {
     name: `${label(kernel, c)} M=${M} K=${K} N=${N}`,
     tol: tolFor(K),
@@ -76,20 +86,28 @@ function linear({ M, K, N }: Shape, kernel: MatmulKernel, c: Config, seed: numbe
  * A weight split into two column blocks (N1 and N2 outputs) written into one output of row stride
  * N1 + N2 + 3; the 3 spare columns keep their initial contents.
  */
-function columnBlocks(M: number, K: number, N1: number, N2: number, kernel: MatmulKernel, seed: number) {
+function columnBlocks(
+  M: number,
+  K: number,
+  N1: number,
+  N2: number,
+  kernel: MatmulKernel,
+  seed: number,
+  format: GpuWeightFormat = 'f16',
+) {
   const outStride = N1 + N2 + 3;
-  const base = { wLayout: 'NK' as const, f16: true, outStride };
+  const base = { wLayout: 'NK' as const, format, outStride };
   const blocks = [
     { N: N1, opts: { ...base, outOffset: 0 } },
     { N: N2, opts: { ...base, outOffset: N1, accumulate: true } },
   ];
   return {
-    name: `${matmulKernelName(kernel)} two column blocks (the second accumulating) M=${M} K=${K} N=${N1}+${N2} outStride=${outStride}`,
+    name: `${matmulKernelName(kernel)} ${format} two column blocks (the second accumulating) M=${M} K=${K} N=${N1}+${N2} outStride=${outStride}`,
     tol: tolFor(K),
     inputs: {
       x: randn(M * K, seed),
-      w1: weight(K, N1, 'NK', true, seed + 1),
-      w2: weight(K, N2, 'NK', true, seed + 2),
+      w1: weight(K, N1, 'NK', format, seed + 1),
+      w2: weight(K, N2, 'NK', format, seed + 2),
       b1: randn(N1, seed + 3),
       b2: randn(N2, seed + 4),
     },
@@ -118,11 +136,11 @@ function shrink(
   kernel: MatmulKernel,
   seed: number,
 ) {
-  const opts = { wLayout, f16: false };
+  const opts = { wLayout, format: 'f32' as const };
   return {
     name: `${matmulKernelName(kernel)} ${wLayout} update({ M: ${M2} }) after creation with M=${M} K=${K} N=${N}`,
     tol: tolFor(K),
-    inputs: { x: randn(M * K, seed), w: weight(K, N, wLayout, false, seed + 1), bias: randn(N, seed + 2) },
+    inputs: { x: randn(M * K, seed), w: weight(K, N, wLayout, 'f32', seed + 1), bias: randn(N, seed + 2) },
     outputs: { out: randn(M * N, seed + 3) },
     cpu: (o, i) =>
       matmulCpu(
@@ -148,7 +166,7 @@ function namesAndValidation(seed: number): KernelCase {
   const plain = linear(
     { M: 1, K: 3, N: 3 },
     { kind: 'gemv' },
-    { wLayout: 'NK', f16: false, bias: false, accumulate: false },
+    { wLayout: 'NK', format: 'f32', bias: false, accumulate: false },
     seed,
   );
   return {
@@ -164,8 +182,13 @@ function namesAndValidation(seed: number): KernelCase {
           [3072, 768],
           [17, 3],
         ]) {
-          for (const wLayout of ['NK', 'KN'] as const) {
-            const shape = { M, K, N, wLayout, f16: false };
+          for (const [wLayout, format] of [
+            ['NK', 'f32'],
+            ['KN', 'f16'],
+            ['NK', 'q4_k'],
+          ] as const) {
+            if (K % BLOCK[format].elements) continue;
+            const shape = { M, K, N, wLayout, format };
             const list = matmulCandidates(gpu.features, shape);
             if (matmulKernelName(list[0]) !== matmulKernelName(defaultMatmulKernel(M)))
               fail('default not first');
@@ -193,7 +216,7 @@ function namesAndValidation(seed: number): KernelCase {
       }
       const x = i.x;
       const w = i.w;
-      const opts = { wLayout: 'NK' as const, f16: false };
+      const opts = { wLayout: 'NK' as const, format: 'f32' as const };
       const invalid: [MatmulKernel, RegExp][] = [
         [{ kind: 'gemv', vec4: true }, /gemv.*K % 4/],
         [{ kind: 'gemv', R: 5 }, /gemv\.wg64\.r5.*R in 1\.\.4/],
@@ -209,6 +232,20 @@ function namesAndValidation(seed: number): KernelCase {
         );
         if (!error || !message.test(error.message))
           fail(`${JSON.stringify(k)}: ${error?.message ?? 'no error'}`);
+      }
+      // Quantized weights: 'NK' only, K whole blocks.
+      const badFormats: [Layout, GpuWeightFormat, number, RegExp][] = [
+        ['KN', 'q4_0', 32, /q4_0 weights must have layout 'NK'/],
+        ['NK', 'q8_0', 3, /q8_0 weights need K a multiple of its block of 32 values, got K = 3/],
+        ['NK', 'q6_k', 128, /q6_k weights need K a multiple of its block of 256/],
+        ['NK', 'bf16' as GpuWeightFormat, 4, /'bf16' is not a GPU weight format/],
+      ];
+      for (const [wLayout, format, K, message] of badFormats) {
+        const error = await matmul(gpu, o.out, x, w, null, 1, K, 1, { wLayout, format }).then(
+          () => null,
+          (e: Error) => e,
+        );
+        if (!error || !message.test(error.message)) fail(`${format}: ${error?.message ?? 'no error'}`);
       }
       return plain.gpu(gpu, o, i);
     },
@@ -227,30 +264,61 @@ const epilogues = [
 ];
 const kinds = { TILE: false, GEMV: false, COOP: false, SUBGROUP: false, REDUCE: false, SPLITK: false };
 
+const KINDS = ['TILE', 'GEMV', 'COOP', 'SUBGROUP', 'SPLITK'] as const;
+
+/** One variant of a kind; the split-K partial pass has no epilogue. */
+function variant(
+  kind: (typeof KINDS)[number],
+  W_KN: boolean,
+  format: GpuWeightFormat,
+  VEC4: boolean,
+  e: number,
+) {
+  const on = kind === 'SPLITK' ? { GEMV: true, SPLITK: true } : { [kind]: true };
+  return {
+    ...kinds,
+    ...on,
+    W_KN,
+    VEC4,
+    ...formatDefines(format),
+    ...(kind === 'SPLITK' ? { BIAS: false, ACCUMULATE: false } : epilogues[e % 4]),
+  };
+}
+
 /**
- * Every kind (TILE, GEMV, COOP, SUBGROUP, GEMV+SPLITK) over every layout, storage and VEC4, the
- * epilogue rotating; the split-K partial pass has no epilogue; REDUCE has only the epilogue.
+ * Every kind (TILE, GEMV, COOP, SUBGROUP, GEMV+SPLITK) over every layout, f32/f16 storage and
+ * VEC4, and over every quantized format (NK only) and VEC4, the epilogue rotating; REDUCE has only
+ * the epilogue.
  */
 export const variants = [
-  ...(['TILE', 'GEMV', 'COOP', 'SUBGROUP', 'SPLITK'] as const).flatMap((kind) =>
+  ...KINDS.flatMap((kind) =>
     layouts.flatMap((layout) =>
       bools.flatMap((F16) =>
-        bools.map((VEC4) => {
-          const e = epilogues[(Number(layout === 'KN') * 2 + Number(F16) + Number(VEC4)) % 4];
-          const on = kind === 'SPLITK' ? { GEMV: true, SPLITK: true } : { [kind]: true };
-          return {
-            ...kinds,
-            ...on,
-            W_KN: layout === 'KN',
-            F16,
+        bools.map((VEC4) =>
+          variant(
+            kind,
+            layout === 'KN',
+            F16 ? 'f16' : 'f32',
             VEC4,
-            ...(kind === 'SPLITK' ? { BIAS: false, ACCUMULATE: false } : e),
-          };
-        }),
+            Number(layout === 'KN') * 2 + Number(F16) + Number(VEC4),
+          ),
+        ),
       ),
     ),
   ),
-  ...epilogues.map((e) => ({ ...kinds, REDUCE: true, W_KN: false, F16: false, VEC4: false, ...e })),
+  ...KINDS.flatMap((kind) =>
+    QUANT_FORMATS.flatMap((format, q) =>
+      bools.map((VEC4) => variant(kind, false, format, VEC4, q + Number(VEC4))),
+    ),
+  ),
+  ...epilogues.map((e) => ({
+    ...kinds,
+    REDUCE: true,
+    W_KN: false,
+    VEC4: false,
+    ...formatDefines('f32'),
+    ...e,
+  })),
 ];
 
 /** Kernels under test, with constants chosen to hit edges (R = 3, TPR = WG, partial subgroups...). */
@@ -296,6 +364,45 @@ const vec4Shapes: Shape[] = [
   { M: 3, K: 4, N: 1 },
 ];
 
+/** Kernels for quantized weights: every kind, vec4 and not, R = 3, split-K slices inside blocks. */
+const quantKernels: MatmulKernel[] = [
+  { kind: 'tile' },
+  { kind: 'tile', WG: 16, vec4: true },
+  { kind: 'gemv', R: 1 },
+  { kind: 'gemv', WG: 32, R: 3, vec4: true },
+  { kind: 'gemv', WG: 16, R: 4 },
+  { kind: 'coop', WG: 64, TPR: 16, vec4: true },
+  { kind: 'subgroup', WG: 6, TPR: 2 },
+  // Slices of ceil(K/3) rounded up to 4 start and end inside blocks.
+  { kind: 'splitk', S: 3, R: 2 },
+];
+
+/**
+ * Shapes for quantized weights, K in blocks (2-7 blocks of 32, 1-3 super-blocks of 256, so
+ * block order matters): odd N, M 1 and 5.
+ */
+const quantShapes: { M: number; blocks: number; N: number }[] = [
+  { M: 1, blocks: 3, N: 17 },
+  { M: 5, blocks: 2, N: 3 },
+  { M: 1, blocks: 3, N: 65 },
+  { M: 5, blocks: 1, N: 1 },
+  { M: 1, blocks: 2, N: 3 },
+  { M: 5, blocks: 3, N: 17 },
+];
+
+/** Each quantized format with every kernel of quantKernels; shapes and epilogues rotate. */
+function quantCases(format: QuantFormat, q: number): KernelCase[] {
+  const QK = BLOCK[format].elements;
+  return quantKernels.map((kernel, i) => {
+    const s = quantShapes[(i + q) % quantShapes.length];
+    // 32-value blocks: 2, 5 or 7 blocks a row (odd counts put blocks at both word parities).
+    const blocks = QK === 256 ? s.blocks : [2, 5, 7][s.blocks - 1];
+    const e = (i + q) % 4;
+    const c = { wLayout: 'NK' as const, format, bias: e % 2 === 1, accumulate: e >= 2 };
+    return linear({ M: s.M, K: blocks * QK, N: s.N }, kernel, c, 9000 + 100 * q + 10 * i);
+  });
+}
+
 /** Each kernel in both layouts and storages; shapes and epilogues rotate. */
 export const cases: KernelCase[] = [
   ...kernels.flatMap((kernel, i) =>
@@ -305,7 +412,12 @@ export const cases: KernelCase[] = [
         const list = kernel.vec4 ? vec4Shapes : shapes;
         const s = list[(3 * i + j) % list.length];
         const e = (i + j) % 4;
-        const c = { wLayout, f16, bias: e % 2 === 1, accumulate: e >= 2 };
+        const c = {
+          wLayout,
+          format: f16 ? ('f16' as const) : ('f32' as const),
+          bias: e % 2 === 1,
+          accumulate: e >= 2,
+        };
         return linear(s, kernel, c, 1000 + 10 * (4 * i + j));
       }),
     ),
@@ -313,25 +425,40 @@ export const cases: KernelCase[] = [
   linear(
     { M: 65, K: 172, N: 65 },
     { kind: 'tile' },
-    { wLayout: 'KN', f16: true, bias: true, accumulate: false },
+    { wLayout: 'KN', format: 'f16', bias: true, accumulate: false },
     5000,
   ),
   linear(
     { M: 5, K: 17, N: 3 },
     { kind: 'tile', vec4: false },
-    { wLayout: 'NK', f16: false, bias: true, accumulate: true },
+    { wLayout: 'NK', format: 'f32', bias: true, accumulate: true },
     5100,
   ),
   linear(
     { M: 1, K: 1000, N: 65 },
     defaultMatmulKernel(1),
-    { wLayout: 'KN', f16: true, bias: true, accumulate: true },
+    { wLayout: 'KN', format: 'f16', bias: true, accumulate: true },
     5200,
+  ),
+  ...QUANT_FORMATS.flatMap(quantCases),
+  // The default decode and prefill kernels on a k-quant with several super-blocks, prefill M = 17.
+  linear(
+    { M: 1, K: 768, N: 65 },
+    defaultMatmulKernel(1),
+    { wLayout: 'NK', format: 'q4_k', bias: true, accumulate: false },
+    5300,
+  ),
+  linear(
+    { M: 17, K: 512, N: 17 },
+    defaultMatmulKernel(17),
+    { wLayout: 'NK', format: 'q6_k', bias: false, accumulate: true },
+    5400,
   ),
   columnBlocks(17, 65, 17, 3, { kind: 'tile' }, 6000),
   columnBlocks(1, 65, 65, 17, { kind: 'gemv', R: 2 }, 6100),
   columnBlocks(3, 68, 17, 65, { kind: 'splitk', S: 4, vec4: true }, 6200),
   columnBlocks(1, 65, 3, 17, { kind: 'subgroup', WG: 8, TPR: 2 }, 6300),
+  columnBlocks(3, 96, 17, 3, { kind: 'gemv', R: 4, vec4: true }, 6400, 'q5_1'),
   shrink(17, 5, 65, 17, 'KN', { kind: 'tile' }, 7000),
   shrink(3, 1, 65, 17, 'NK', { kind: 'gemv', R: 2 }, 7100),
   shrink(5, 2, 172, 17, 'KN', { kind: 'splitk', S: 4 }, 7200),

@@ -3,7 +3,7 @@
  * (e2e/model.html): GPU logits against the CPU reference forward, KV-cache decoding against
  * recomputation, the real tinystories golden run, sampling, abort, and bad input.
  */
-import { f16Round } from '../../src/formats/f16';
+import type { Dtype } from '../../src/formats/convert';
 import {
   ContextLengthError,
   InvalidOptionError,
@@ -12,20 +12,23 @@ import {
   UnsupportedModelError,
 } from '../../src/errors';
 import { Gpu } from '../../src/gpu/gpu';
-import { type ModelConfig, parseConfig } from '../../src/checkpoint/config';
-import { cpuLogits } from '../../src/model/cpu-ops';
+import { openCheckpoint } from '../../src/checkpoint/checkpoint';
+import type { ModelConfig } from '../../src/checkpoint/config';
+import type { ModelWeights } from '../../src/checkpoint/weights';
+import { type CpuKinds, cpuLogits, cpuWeights } from '../../src/model/cpu-ops';
+import type { Weights } from '../../src/model/forward';
 import { loadModel, type Model } from '../../src/model/model';
 import { GpuRunner } from '../../src/model/runner';
 import { filterDistribution, Rng, sample } from '../../src/model/sampler';
-import { openSource } from '../../src/checkpoint/source';
 import { randomModel } from '../../src/model/testing';
-import { loadWeights, type ModelWeights } from '../../src/model/weights';
 import type { GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
 
 /** Where the shipped real models are: folder paths in Node, URLs in the browser. */
 export interface ModelPaths {
   tinystories: string;
   gpt2TinyRandom: string;
+  /** The .gguf file itself. */
+  stories260k: string;
 }
 
 export interface ModelCheck {
@@ -37,7 +40,7 @@ export interface ModelCheck {
 export const TINYSTORIES_GOLDEN =
   ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot,';
 
-function fail(message: string): never {
+export function fail(message: string): never {
   throw new Error(message);
 }
 
@@ -59,7 +62,7 @@ export function expectClose(
   return max;
 }
 
-async function expectError(
+export async function expectError(
   what: string,
   cls: abstract new (...a: never[]) => Error,
   mention: string[],
@@ -79,7 +82,7 @@ async function expectError(
   fail(`${what}: expected ${cls.name}, nothing was thrown`);
 }
 
-async function drain(it: AsyncIterable<unknown>): Promise<{ text: string; summary: GenerateSummary }> {
+export async function drain(it: AsyncIterable<unknown>): Promise<{ text: string; summary: GenerateSummary }> {
   let text = '';
   let summary: GenerateSummary | undefined;
   for await (const e of it as AsyncIterable<{ text: string } | GenerateSummary>) {
@@ -90,29 +93,17 @@ async function drain(it: AsyncIterable<unknown>): Promise<{ text: string; summar
 }
 
 /** The CPU reference: config and weights parsed from the same files the GPU model loaded. */
-async function reference(source: ModelSource): Promise<{ cfg: ModelConfig; w: ModelWeights }> {
-  const files = openSource(source);
-  const cfg = parseConfig(await files.readJSON('config.json'));
-  return { cfg, w: await loadWeights(files, cfg) };
+export async function reference(
+  source: ModelSource,
+  dtype?: Dtype,
+): Promise<{ cfg: ModelConfig; w: CpuWeights; stored: ModelWeights }> {
+  const ckpt = await openCheckpoint(source);
+  return { cfg: ckpt.config, w: await cpuWeights(ckpt.weights, dtype), stored: ckpt.weights };
 }
 
-/** The weights as the GPU holds them with dtype f16: matrices rounded to f16 (norms, biases, learned positions stay f32). */
-function roundToF16(w: ModelWeights): ModelWeights {
-  const r = (a: Float32Array) => a.map(f16Round);
-  const table = (t: ModelWeights['wte']) => ({ ...t, data: r(t.data) });
-  const wte = table(w.wte);
-  const layers = w.layers.map((l) =>
-    Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v && 'layout' in v ? { ...v, w: r(v.w) } : v])),
-  ) as unknown as ModelWeights['layers'];
-  return {
-    ...w,
-    wte,
-    layers,
-    lmHead: w.lmHead === w.wte ? wte : table(w.lmHead),
-  };
-}
+type CpuWeights = Weights<CpuKinds>;
 
-const RANDOM_MODELS = {
+export const RANDOM_MODELS = {
   gpt2: () => randomModel('gpt2', { C: 48, NH: 3, HS: 16, L: 2, V: 67, F: 172, ctx: 64 }, 1),
   'llama GQA 4/2 untied': () =>
     randomModel('llama', { C: 64, NH: 4, NKV: 2, HS: 16, L: 2, V: 67, F: 172, ctx: 64, tied: false }, 2),
@@ -126,9 +117,9 @@ const RANDOM_MODELS = {
     ),
 };
 
-const PROMPT = [5, 17, 3, 66, 0, 12, 40, 41, 9, 1, 2, 30, 31, 7, 60, 22, 19];
+export const PROMPT = [5, 17, 3, 66, 0, 12, 40, 41, 9, 1, 2, 30, 31, 7, 60, 22, 19];
 
-async function withModel<T>(
+export async function withModel<T>(
   source: ModelSource,
   options: LoadOptions,
   fn: (m: Model) => Promise<T>,
@@ -146,9 +137,8 @@ const logitChecks: ModelCheck[] = Object.entries(RANDOM_MODELS).flatMap(([name, 
     name: `random ${name} (${dtype}): logits of every position match the CPU reference`,
     async run() {
       const files = make();
-      const ref = await reference(files);
-      const w = dtype === 'f16' ? roundToF16(ref.w) : ref.w;
-      const want = await cpuLogits(ref.cfg, w, PROMPT);
+      const ref = await reference(files, dtype);
+      const want = await cpuLogits(ref.cfg, ref.w, PROMPT);
       const got = await withModel(files, { dtype }, (m) => m.logits(PROMPT));
       expectClose(name, got, want, 2e-4, 1e-3);
     },
@@ -201,7 +191,7 @@ export const modelChecks: ModelCheck[] = [
       // prefill (chunks of 5) and weights split into blocks smaller than a table.
       const ref = await reference(files);
       const gpu = await Gpu.create();
-      const runner = await GpuRunner.create(gpu, ref.cfg, ref.w, {
+      const runner = await GpuRunner.create(gpu, ref.cfg, ref.stored, {
         dtype: 'f32',
         maxContext: 64,
         validVocab: ref.cfg.vocabSize,

@@ -1,0 +1,165 @@
+/**
+ * Opening a checkpoint: which format a source holds (a Hugging Face folder of config.json,
+ * safetensors and tokenizer.json, or one GGUF file), its config, tokenizer and weights as stored.
+ * Everything here runs on the CPU and reads only headers and small tensors; large tensors are read
+ * later, tensor by tensor, by whoever consumes them.
+ */
+import { ModelFormatError, ModelLoadError, UnsupportedModelError } from '../errors';
+import type { StorageFormat } from '../formats/formats';
+import type { ModelSource } from '../types';
+import { type ModelConfig, parseConfig } from './config';
+import { readGgufHeader } from './gguf';
+import { configFromGguf } from './gguf-config';
+import { tokenizerFromGguf } from './gguf-tokenizer';
+import { GPT2_GGUF, GPT2_HF, gpt2Weights } from './gpt2';
+import { LLAMA_GGUF, LLAMA_HF, llamaWeights } from './llama';
+import { readSafetensors } from './safetensors';
+import { type FileSource, openSource, type SourceOptions } from './source';
+import type { StoredTensor } from './tensor';
+import { Tokenizer } from './tokenizer';
+import { type ModelWeights, Resolver } from './weights';
+
+export const SAFETENSORS_FILE = 'model.safetensors';
+export const SAFETENSORS_INDEX = 'model.safetensors.index.json';
+
+export interface Checkpoint {
+  format: 'safetensors' | 'gguf';
+  /** The source in words, and the GGUF file's name. */
+  describe: string;
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  weights: ModelWeights;
+  /** How many tensors of each storage format the checkpoint holds. */
+  tensorFormats: Partial<Record<StorageFormat, number>>;
+  /** Bytes of all its tensors as stored. */
+  tensorBytes: number;
+}
+
+const GGUF = /\.gguf$/i;
+
+/** A GGUF named by the source itself: a path or URL ending in .gguf, 'owner/repo/file.gguf', or { repo, file }. */
+function splitGguf(source: ModelSource): { dir: ModelSource; file: string } | undefined {
+  if (typeof source === 'object' && source !== null && isRepoFile(source)) {
+    const { repo, file, revision } = source as unknown as { repo: string; file: string; revision?: string };
+    const url = `https://huggingface.co/${repo}/resolve/${encodeURIComponent(revision ?? 'main')}`;
+    return { dir: url, file };
+  }
+  if (typeof source !== 'string' || !GGUF.test(source)) return undefined;
+  const at = source.lastIndexOf('/');
+  if (at < 0) return { dir: '.', file: source };
+  const dir = source.slice(0, at);
+  // 'owner/repo/sub/file.gguf' (not a URL, not an explicit path): the repo is the first two parts.
+  const repo = /^([\w.-]+\/[\w.-]+)\/(.+)$/.exec(source);
+  if (repo && !source.includes('://') && !/^[./~]/.test(source) && !(globalThis as { process?: unknown }).process) {
+    return { dir: repo[1], file: repo[2] };
+  }
+  return { dir: dir || '/', file: source.slice(at + 1) };
+}
+
+function isRepoFile(o: object): boolean {
+  const keys = Object.keys(o).sort().join();
+  const r = o as Record<string, unknown>;
+  return (
+    (keys === 'file,repo' || keys === 'file,repo,revision') &&
+    typeof r.repo === 'string' &&
+    /^[\w.-]+\/[\w.-]+$/.test(r.repo) &&
+    typeof r.file === 'string'
+  );
+}
+
+/** Opens a model source of either format and reads its config, tokenizer and tensor layout. */
+export async function openCheckpoint(source: ModelSource, opts: SourceOptions = {}): Promise<Checkpoint> {
+  const named = splitGguf(source);
+  if (named) return openGguf(openSource(named.dir, opts), named.file);
+  const files = openSource(source, opts);
+  if (!(await files.has('config.json'))) {
+    const ggufs = ((await files.list()) ?? []).filter((f) => GGUF.test(f));
+    if (ggufs.length === 1) return openGguf(files, ggufs[0]);
+    if (ggufs.length > 1) {
+      throw new ModelLoadError(
+        files.describe,
+        `holds ${ggufs.length} GGUF files (${ggufs.join(', ')}) and no config.json: name the one to load`,
+      );
+    }
+  }
+  return openSafetensors(files);
+}
+
+async function openSafetensors(files: FileSource): Promise<Checkpoint> {
+  const config = parseConfig(await files.readJSON('config.json'), 'config.json');
+  const tokenizer = await Tokenizer.fromFiles(files, config);
+  let names: string[];
+  if (await files.has(SAFETENSORS_FILE)) {
+    names = [SAFETENSORS_FILE];
+  } else if (await files.has(SAFETENSORS_INDEX)) {
+    const index = (await files.readJSON(SAFETENSORS_INDEX)) as { weight_map?: unknown };
+    const map = index?.weight_map;
+    if (typeof map !== 'object' || map === null || Object.values(map).some((f) => typeof f !== 'string')) {
+      throw new ModelFormatError(SAFETENSORS_INDEX, "'weight_map' must map tensor names to file names");
+    }
+    names = [...new Set(Object.values(map as Record<string, string>))].sort();
+  } else {
+    throw new ModelLoadError(
+      SAFETENSORS_FILE,
+      `neither ${SAFETENSORS_FILE} nor ${SAFETENSORS_INDEX} found in ${files.describe}`,
+    );
+  }
+  const tensors = new Map<string, StoredTensor>();
+  const aliases: [string, string][] = [];
+  for (const file of names) {
+    const header = await readSafetensors(files, file);
+    for (const t of header.tensors) {
+      const prev = tensors.get(t.name);
+      if (prev) throw new ModelFormatError(file, `also stored in ${prev.file}`, t.name);
+      tensors.set(t.name, t);
+    }
+    aliases.push(...Object.entries(header.metadata));
+  }
+  // `__metadata__` may name a tensor left out of the file as an alias of one stored (tied weights).
+  for (const [alias, target] of aliases) {
+    const t = tensors.get(target);
+    if (t && !tensors.has(alias)) tensors.set(alias, t);
+  }
+  const r = new Resolver(tensors, names.join(', '));
+  const weights =
+    config.arch === 'gpt2' ? await gpt2Weights(r, config, GPT2_HF) : await llamaWeights(r, config, LLAMA_HF);
+  await r.finish();
+  return { format: 'safetensors', describe: files.describe, config, tokenizer, weights, ...summary(tensors) };
+}
+
+async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
+  const size = await files.size(file);
+  const header = await readGgufHeader(file, (b, e) => files.readRange(file, b, e), size);
+  const tensors = new Map<string, StoredTensor>();
+  for (const t of header.tensors) {
+    tensors.set(t.name, {
+      name: t.name,
+      file,
+      format: t.format,
+      shape: [...t.dims].reverse(),
+      byteLength: t.byteLength,
+      read: (begin = 0, end = t.byteLength) => files.readRange(file, t.offset + begin, t.offset + end),
+    });
+  }
+  const config = configFromGguf(header.metadata, file);
+  // GGUF leaves the unembedding out when it is the embedding.
+  config.tiedEmbeddings = !tensors.has('output.weight');
+  const tokenizer = tokenizerFromGguf(header.metadata, config, file);
+  const r = new Resolver(tensors, file);
+  let weights: ModelWeights;
+  if (config.arch === 'gpt2') weights = await gpt2Weights(r, config, GPT2_GGUF);
+  else if (config.arch === 'llama') weights = await llamaWeights(r, config, LLAMA_GGUF);
+  else throw new UnsupportedModelError(`${file}: architecture ${config.modelType} has no GGUF tensor map`);
+  await r.finish();
+  return { format: 'gguf', describe: `${files.describe}: ${file}`, config, tokenizer, weights, ...summary(tensors) };
+}
+
+function summary(tensors: Map<string, StoredTensor>) {
+  const tensorFormats: Partial<Record<StorageFormat, number>> = {};
+  let tensorBytes = 0;
+  for (const t of new Set(tensors.values())) {
+    tensorFormats[t.format] = (tensorFormats[t.format] ?? 0) + 1;
+    tensorBytes += t.byteLength;
+  }
+  return { tensorFormats, tensorBytes };
+}
