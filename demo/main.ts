@@ -3,9 +3,9 @@
  * with streaming, and watch the next-token distribution. The engine runs in a Web Worker
  * (src/worker), so the page stays responsive while the GPU works.
  */
-import { DEFAULT_MODEL, DeviceLostError, type GenerateOptions, type ModelSource } from '../src/index';
+import { DEFAULT_MODEL, DeviceLostError, type GenerateOptions, type LoadOptions, type ModelSource } from '../src/index';
 import { type RankedToken, type RemoteModel, WorkerEngine } from '../src/worker/client';
-import { type FileMap, filesFromDrop, filesFromInput, summarizeFiles } from './local-files';
+import { type FileMap, filesFromDrop, filesFromInput, formatBytes, summarizeFiles } from './local-files';
 import { describeError, isAbort, NO_WEBGPU_HELP } from './messages';
 import {
   $,
@@ -118,7 +118,7 @@ async function load(choice = selectedSource()): Promise<void> {
   const started = performance.now();
   try {
     const loaded = await engine.loadModel(choice.source, {
-      dtype: input<HTMLSelectElement>('dtype').value as 'f32' | 'f16',
+      dtype: (input<HTMLSelectElement>('dtype').value || undefined) as LoadOptions['dtype'],
       onProgress: (p) => loading === controller && progress.update(p),
       signal: controller.signal,
     });
@@ -127,9 +127,14 @@ async function load(choice = selectedSource()): Promise<void> {
     progress.finish(true);
     const c = loaded.config;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const ck = loaded.checkpoint;
+    const formats = Object.entries(ck.tensorFormats)
+      .map(([f, n]) => `${f} ×${n}`)
+      .join(', ');
     setStatus(
-      `Loaded ${choice.name} in ${seconds} s · ${c.arch}, ${c.layers} layers, hidden ${c.hidden}, ` +
-        `vocabulary ${c.vocabSize}, context ${loaded.maxContext}`,
+      `Loaded ${choice.name} in ${seconds} s · ${ck.format === 'gguf' ? 'GGUF' : 'safetensors'} ${c.modelType}, ` +
+        `${c.layers} layers, hidden ${c.hidden}, vocabulary ${c.vocabSize}, context ${loaded.maxContext} · ` +
+        `tensors ${formats} (${formatBytes(ck.tensorBytes)} in the file, ${formatBytes(loaded.weightBytes)} on the GPU)`,
       'loaded',
     );
     const a = loaded.adapter;

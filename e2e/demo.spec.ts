@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
 
 const MODEL_DIR = new URL('../models/tinystories-656k/', import.meta.url);
+const GGUF_FILE = new URL('../models/stories260K-gguf/stories260K.gguf', import.meta.url);
+/** stories260K's greedy continuation of "Once upon a time" (models/stories260K-gguf/PROVENANCE.md). */
+const GGUF_GOLDEN = ', there was a little girl named Lily. She loved to play outside in the park.';
 /** The greedy continuation of "Once upon a time" (see models/tinystories-656k/PROVENANCE.md). */
 const GOLDEN = ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot';
 
@@ -134,6 +137,46 @@ test('a model folder chosen from disk loads and generates', async ({ page }) => 
   await generate(page, { 'temperature-number': '0', 'max-new-tokens': '8' });
   await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
   expect(GOLDEN.startsWith((await page.locator('#output .generated').textContent()) ?? '-')).toBe(true);
+});
+
+test('a GGUF file chosen from disk loads, shows its architecture and tensor types, and tells the golden story', async ({
+  page,
+}) => {
+  await openDemo(page);
+  await page.setInputFiles('#file-input', decodeURIComponent(GGUF_FILE.pathname));
+  await expect(page.locator('#local-summary')).toContainText('stories260K.gguf');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+  await expect(page.locator('#model-status')).toContainText('GGUF llama, 5 layers, hidden 64');
+  await expect(page.locator('#model-status')).toContainText('f32 ×48');
+  await generate(page, { prompt: 'Once upon a time', 'temperature-number': '0', 'max-new-tokens': '20' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+  const text = (await page.locator('#output .generated').textContent()) ?? '-';
+  expect(text.length).toBeGreaterThan(40);
+  expect(GGUF_GOLDEN.startsWith(text) || text.startsWith(GGUF_GOLDEN)).toBe(true);
+});
+
+test('a GGUF from a URL is read in ranges from the cache: a second load makes no network request', async ({
+  page,
+  context,
+}) => {
+  const requests: string[] = [];
+  context.on('request', (r) => {
+    if (r.url().includes('stories260K')) requests.push(`${r.method()} ${r.url()}`);
+  });
+  await openDemo(page);
+  await page.check('#source-hub');
+  await page.fill('#hub-id', '/models/stories260K-gguf/stories260K.gguf');
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+  await expect(page.locator('#model-status')).toContainText('GGUF llama');
+  expect(requests.length).toBeGreaterThan(0);
+  requests.length = 0;
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '3');
+  expect(requests).toEqual([]);
+  await generate(page, { prompt: 'Once upon a time', 'temperature-number': '0', 'max-new-tokens': '6' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+  expect(GGUF_GOLDEN.startsWith((await page.locator('#output .generated').textContent()) ?? '-')).toBe(true);
 });
 
 test('a second load of a model makes no network request for its files', async ({ page, context }) => {

@@ -20,11 +20,14 @@
 //   only 1, 4 and 5).
 // The seam: every kernel reads the weight through w4(n, k, tail) = W(n, k..k+3) (k a multiple of
 //   4; with tail, the k past K come back as zeros) or w4x4(n0, k, tail) = W(n0..n0+3, k..k+3),
-//   x through x4(m, k, tail), and writes through store(m, n, acc), the epilogue. A weight format
-//   (layout, packing, quantized blocks along k) is one implementation of w4; w4x4 is four w4
-//   unless the format is stored along n (KN), where loading along n shares words and rows. Each
-//   kernel's inner loop is written once, over the loaders. A quantized w4 decodes its quad's
-//   scales each call (a quad never straddles blocks or sub-blocks, and never has a tail).
+//   or wdot(m, n, k) = sum_{i<KC} x[m, k+i] * W(n, k+i) (k a multiple of KC, never a tail), x
+//   through x4(m, k, tail), and writes through store(m, n, acc), the epilogue. A weight format
+//   (layout, packing, quantized blocks along k) is one implementation of w4 and wdot; w4x4 is four
+//   w4 unless the format is stored along n (KN), where loading along n shares words and rows.
+//   Float formats have KC = 4 and wdot = dot(x4, w4); quantized ones KC = 32, a block (or a k-quant
+//   sub-block) whose scales wdot decodes once. TILE steps k by quads (w4x4; a quantized w4 decodes
+//   its quad's scales each call: a quad never straddles blocks); GEMV, COOP and SUBGROUP step by
+//   KC. Each kernel's inner loop is written once, over the loaders.
 // Variants:
 //   kind (exactly one of TILE, GEMV, COOP, SUBGROUP, REDUCE):
 //     TILE     each invocation a 4x4 block of outputs in registers, no barriers (prefill).
@@ -43,7 +46,7 @@
 // Tuning (override constants): WG workgroup size (every kind; REDUCE uses 64); R adjacent outputs
 //   per invocation in GEMV and SPLITK (1..4); TPR invocations per output in COOP (a power of two
 //   dividing WG) and, in SUBGROUP, WG/TPR outputs per workgroup; S number of k slices in SPLITK
-//   and REDUCE (slices are ceil(K/S) rounded up to a multiple of 4; trailing ones may be empty).
+//   and REDUCE (slices are ceil(K/S) rounded up to a multiple of KC; trailing ones may be empty).
 //   Names and defaults per kind: matmulKernelName in src/kernels/matmul.ts.
 // Grid (workgroups, folded into x and y; the wrapper sets it):
 //   TILE ceil(ceil(M/4) * ceil(N/4) / WG); GEMV M * ceil(N / (WG*R)); SPLITK S times that;
@@ -160,12 +163,20 @@ fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
 @group(0) @binding(3) var<storage, read> w: array<u32>;
 
 // Reading ggml blocks bound as u32 words. Blocks start at even bytes, and so do the fields read
-// as u16 or u32 (4 quants of one w4 call always start at an even byte).
-// The u32 at even byte b: one word, or the halves of two when b is 2 mod 4.
+// as u16 or u32 (4 quants of one w4 call always start at an even byte). q4_1, q5_1, q4_k and
+// q5_k blocks are whole words (20, 24, 144, 176 bytes), so all their fields are read with u32a.
+// The u32 at byte b, a multiple of 4.
+fn u32a(b: u32) -> u32 {
+  return w[b >> 2u];
+}
+
+// The u32 at even byte b: one word, or the halves of two when b is 2 mod 4 (the second index
+// clamped: when b is a multiple of 4 it is not used, and may lie past the end).
 fn u32at(b: u32) -> u32 {
   let i = b >> 2u;
-  if ((b & 2u) == 0u) { return w[i]; }
-  return (w[i] >> 16u) | (w[i + 1u] << 16u);
+  let lo = w[i];
+  let hi = w[min(i + 1u, arrayLength(&w) - 1u)];
+  return select(lo, (lo >> 16u) | (hi << 16u), (b & 2u) != 0u);
 }
 
 // The f16 at even byte b.
@@ -176,6 +187,12 @@ fn f16at(b: u32) -> f32 {
 // The byte at byte b.
 fn u8at(b: u32) -> u32 {
   return (w[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
+}
+
+// The u32 at byte 2 of the word pair (lo, hi) when `split`, else hi: a field starting at byte
+// 4i+4 (not split) or 4i+2 (split), with lo = w[i] and hi = w[i+1].
+fn pick(lo: u32, hi: u32, split: bool) -> u32 {
+  return select(hi, (lo >> 16u) | (hi << 16u), split);
 }
 
 // The four bytes of q (low first) as unsigned integers.
@@ -205,6 +222,23 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let b = blockAt(n, k, 32u, 34u);
   return f16at(b) * sbytes4(u32at(b + 2u + k % 32u));
 }
+
+// A whole block: the 9 words holding it (qs straddle words when the block starts at 4i).
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 32u, 34u);
+  let i = b >> 2u;
+  let split = (b & 2u) == 0u;
+  var lo = w[i];
+  let d = unpack2x16float(select(lo >> 16u, lo, split)).x;
+  var acc = 0.0;
+  for (var j = 0u; j < 8u; j++) {
+    let hi = w[i + 1u + j];
+    acc += dot(x4(m, k + 4u * j, false), d * sbytes4(pick(lo, hi, split)));
+    lo = hi;
+  }
+  return acc;
+}
 #elif ${Q4_0}
 // q4_0 (18 B: d, qs[16]): value j < 16 is the low nibble of qs[j], j >= 16 the high nibble of
 // qs[j - 16]; x = d * (q - 8).
@@ -214,14 +248,47 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let q = (u32at(b + 2u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
   return f16at(b) * (bytes4(q) - 8.0);
 }
+
+// A whole block: quads j and j+4 are the low and high nibbles of qs word j.
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 32u, 18u);
+  let i = b >> 2u;
+  let split = (b & 2u) == 0u;
+  var lo = w[i];
+  let d = unpack2x16float(select(lo >> 16u, lo, split)).x;
+  var acc = 0.0;
+  for (var j = 0u; j < 4u; j++) {
+    let hi = w[i + 1u + j];
+    let q = pick(lo, hi, split);
+    acc += dot(x4(m, k + 4u * j, false), d * (bytes4(q & 0x0f0f0f0fu) - 8.0));
+    acc += dot(x4(m, k + 16u + 4u * j, false), d * (bytes4((q >> 4u) & 0x0f0f0f0fu) - 8.0));
+    lo = hi;
+  }
+  return acc;
+}
 #elif ${Q4_1}
 // q4_1 (20 B: d, m, qs[16]), nibbles as q4_0: x = d * q + m.
 fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let b = blockAt(n, k, 32u, 20u);
   let j = k % 32u;
-  let dm = unpack2x16float(u32at(b));
-  let q = (u32at(b + 4u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  let dm = unpack2x16float(u32a(b));
+  let q = (u32a(b + 4u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
   return dm.x * bytes4(q) + dm.y;
+}
+
+// A whole block: quads j and j+4 are the low and high nibbles of qs word j.
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let i = blockAt(n, k, 32u, 20u) >> 2u;
+  let dm = unpack2x16float(w[i]);
+  var acc = 0.0;
+  for (var j = 0u; j < 4u; j++) {
+    let q = w[i + 1u + j];
+    acc += dot(x4(m, k + 4u * j, false), dm.x * bytes4(q & 0x0f0f0f0fu) + dm.y);
+    acc += dot(x4(m, k + 16u + 4u * j, false), dm.x * bytes4((q >> 4u) & 0x0f0f0f0fu) + dm.y);
+  }
+  return acc;
 }
 #elif ${Q5_0}
 // q5_0 (22 B: d, qh u32, qs[16]), nibbles as q4_0, bit j of qh is bit 4 of value j:
@@ -233,15 +300,55 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let q = lo | fifthBits(u32at(b + 2u) >> j);
   return f16at(b) * (bytes4(q) - 16.0);
 }
+
+// A whole block (6 words: qh and qs straddle words when the block starts at 4i).
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 32u, 22u);
+  let i = b >> 2u;
+  let split = (b & 2u) == 0u;
+  let w0 = w[i];
+  var lo = w[i + 1u];
+  let d = unpack2x16float(select(w0 >> 16u, w0, split)).x;
+  let qh = pick(w0, lo, split);
+  var acc = 0.0;
+  for (var j = 0u; j < 4u; j++) {
+    let hi = w[i + 2u + j];
+    let q = pick(lo, hi, split);
+    let q0 = (q & 0x0f0f0f0fu) | fifthBits(qh >> (4u * j));
+    let q1 = ((q >> 4u) & 0x0f0f0f0fu) | fifthBits(qh >> (16u + 4u * j));
+    acc += dot(x4(m, k + 4u * j, false), d * (bytes4(q0) - 16.0));
+    acc += dot(x4(m, k + 16u + 4u * j, false), d * (bytes4(q1) - 16.0));
+    lo = hi;
+  }
+  return acc;
+}
 #elif ${Q5_1}
 // q5_1 (24 B: d, m, qh u32, qs[16]), quants as q5_0: x = d * q + m.
 fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let b = blockAt(n, k, 32u, 24u);
   let j = k % 32u;
-  let dm = unpack2x16float(u32at(b));
-  let lo = (u32at(b + 8u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
-  let q = lo | fifthBits(u32at(b + 4u) >> j);
+  let dm = unpack2x16float(u32a(b));
+  let lo = (u32a(b + 8u + j % 16u) >> (j / 16u * 4u)) & 0x0f0f0f0fu;
+  let q = lo | fifthBits(u32a(b + 4u) >> j);
   return dm.x * bytes4(q) + dm.y;
+}
+
+// A whole block.
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let i = blockAt(n, k, 32u, 24u) >> 2u;
+  let dm = unpack2x16float(w[i]);
+  let qh = w[i + 1u];
+  var acc = 0.0;
+  for (var j = 0u; j < 4u; j++) {
+    let q = w[i + 2u + j];
+    let q0 = (q & 0x0f0f0f0fu) | fifthBits(qh >> (4u * j));
+    let q1 = ((q >> 4u) & 0x0f0f0f0fu) | fifthBits(qh >> (16u + 4u * j));
+    acc += dot(x4(m, k + 4u * j, false), dm.x * bytes4(q0) + dm.y);
+    acc += dot(x4(m, k + 16u + 4u * j, false), dm.x * bytes4(q1) + dm.y);
+  }
+  return acc;
 }
 #elif ${Q6_K}
 // q6_k (210 B: ql[128], qh[64], scales[16] i8, d). Value v = 128h + 32g + l (l < 32): low
@@ -258,18 +365,49 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let scale = bitcast<i32>(u8at(b + 192u + 8u * h + l / 16u + 2u * g) << 24u) >> 24u;
   return (f16at(b + 208u) * f32(scale)) * (bytes4(lo | (hi << 4u)) - 32.0);
 }
+
+// 32 values v = 128h + 32g + l, l = 0..31: 32 bytes of ql and of qh, from word il (ih) on, each
+// u32 the halves of two words when the block starts at 4i+2 (the word after the last is still in
+// the block); two scales (l < 16 and l >= 16, adjacent bytes).
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 256u, 210u);
+  let v = k % 256u;
+  let h = v / 128u;
+  let g = v / 32u % 4u;
+  let split = (b & 2u) != 0u;
+  let il = (b + 64u * h + 32u * (g & 1u)) >> 2u;
+  let ih = (b + 128u + 32u * h) >> 2u;
+  let d = f16at(b + 208u);
+  let sc = u32at(b + 192u + 8u * h + 2u * g);
+  let s0 = d * f32(bitcast<i32>(sc << 24u) >> 24u);
+  let s1 = d * f32(bitcast<i32>(sc << 16u) >> 24u);
+  let shiftLo = g / 2u * 4u;
+  var ql = w[il];
+  var qh = w[ih];
+  var acc = 0.0;
+  for (var j = 0u; j < 8u; j++) {
+    let ql1 = w[il + 1u + j];
+    let qh1 = w[ih + 1u + j];
+    let lo = (select(ql, (ql >> 16u) | (ql1 << 16u), split) >> shiftLo) & 0x0f0f0f0fu;
+    let hi = (select(qh, (qh >> 16u) | (qh1 << 16u), split) >> (2u * g)) & 0x03030303u;
+    acc += dot(x4(m, k + 4u * j, false), select(s1, s0, j < 4u) * (bytes4(lo | (hi << 4u)) - 32.0));
+    ql = ql1;
+    qh = qh1;
+  }
+  return acc;
+}
 #else
 // ggml's get_scale_min_k4: the 6-bit scale and min of sub-block j (0..7) from the 12 scale bytes
 // at byte o. j < 4: low 6 bits of bytes j and j+4; j >= 4: the nibbles of byte j+4, with the top
 // two bits of bytes j-4 (scale) and j (min) above them.
 fn scaleMin(o: u32, j: u32) -> vec2f {
   let shift = (j % 4u) * 8u;
-  let lo = u32at(o) >> shift;
-  let mid = u32at(o + 4u) >> shift;
-  if (j < 4u) { return vec2f(f32(lo & 63u), f32(mid & 63u)); }
-  let hi = u32at(o + 8u) >> shift;
-  let sc = (hi & 0xfu) | (((lo >> 6u) & 3u) << 4u);
-  let mn = ((hi >> 4u) & 0xfu) | (((mid >> 6u) & 3u) << 4u);
+  let lo = u32a(o) >> shift;
+  let mid = u32a(o + 4u) >> shift;
+  let hi = u32a(o + 8u) >> shift;
+  let sc = select((hi & 0xfu) | (((lo >> 6u) & 3u) << 4u), lo & 63u, j < 4u);
+  let mn = select(((hi >> 4u) & 0xfu) | (((mid >> 6u) & 3u) << 4u), mid & 63u, j < 4u);
   return vec2f(f32(sc), f32(mn));
 }
 
@@ -280,10 +418,29 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let b = blockAt(n, k, 256u, 144u);
   let v = k % 256u;
   let j = v / 32u;
-  let dm = unpack2x16float(u32at(b));
+  let dm = unpack2x16float(u32a(b));
   let sm = scaleMin(b + 4u, j);
-  let q = (u32at(b + 16u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
+  let q = (u32a(b + 16u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
   return (dm.x * sm.x) * bytes4(q) - dm.y * sm.y;
+}
+
+// A sub-block of 32: one scale and min, 8 words of qs.
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 256u, 144u);
+  let j = k % 256u / 32u;
+  let dm = unpack2x16float(w[b >> 2u]);
+  let sm = scaleMin(b + 4u, j);
+  let scale = dm.x * sm.x;
+  let offset = dm.y * sm.y;
+  let iq = (b + 16u + j / 2u * 32u) >> 2u;
+  let shift = j % 2u * 4u;
+  var acc = 0.0;
+  for (var i = 0u; i < 8u; i++) {
+    let q = (w[iq + i] >> shift) & 0x0f0f0f0fu;
+    acc += dot(x4(m, k + 4u * i, false), scale * bytes4(q) - offset);
+  }
+  return acc;
 }
 #elif ${Q5_K}
 // q5_k (176 B: d, dmin, scales[12], qh[32], qs[128]): as q4_k, and bit j of qh[v % 32] is bit 4
@@ -292,11 +449,31 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
   let b = blockAt(n, k, 256u, 176u);
   let v = k % 256u;
   let j = v / 32u;
-  let dm = unpack2x16float(u32at(b));
+  let dm = unpack2x16float(u32a(b));
   let sm = scaleMin(b + 4u, j);
-  let lo = (u32at(b + 48u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
-  let hi = (u32at(b + 16u + v % 32u) >> j) & 0x01010101u;
+  let lo = (u32a(b + 48u + j / 2u * 32u + v % 32u) >> (j % 2u * 4u)) & 0x0f0f0f0fu;
+  let hi = (u32a(b + 16u + v % 32u) >> j) & 0x01010101u;
   return (dm.x * sm.x) * bytes4(lo | (hi << 4u)) - dm.y * sm.y;
+}
+
+// A sub-block of 32: one scale and min, 8 words of qs and 8 of qh.
+const KC = 32u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  let b = blockAt(n, k, 256u, 176u);
+  let j = k % 256u / 32u;
+  let dm = unpack2x16float(w[b >> 2u]);
+  let sm = scaleMin(b + 4u, j);
+  let scale = dm.x * sm.x;
+  let offset = dm.y * sm.y;
+  let iq = (b + 48u + j / 2u * 32u) >> 2u;
+  let ih = (b + 16u) >> 2u;
+  let shift = j % 2u * 4u;
+  var acc = 0.0;
+  for (var i = 0u; i < 8u; i++) {
+    let q = ((w[iq + i] >> shift) & 0x0f0f0f0fu) | (((w[ih + i] >> j) & 0x01010101u) << 4u);
+    acc += dot(x4(m, k + 4u * i, false), scale * bytes4(q) - offset);
+  }
+  return acc;
 }
 #endif
 #endif
@@ -346,6 +523,15 @@ fn w4x4(n0: u32, k: u32, tail: bool) -> mat4x4f {
 }
 #endif
 
+#if ${QUANT}
+#else
+// Float formats step k one quad at a time.
+const KC = 4u;
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  return dot(x4(m, k, false), w4(n, k, false));
+}
+#endif
+
 // The epilogue: writes one finished output, adding the bias, and adding to out with ACCUMULATE.
 fn store(m: u32, n: u32, acc: f32) {
   let i = m * params.outStride + params.outOffset + n;
@@ -362,6 +548,17 @@ fn store(m: u32, n: u32, acc: f32) {
 }
 
 #if ${GEMV}
+#if ${QUANT}
+// The dot products of x[m, k..k+KC-1] with the same k of outputs n0..n0+3 (only the first R used).
+fn dotR(m: u32, n0: u32, k: u32, tail: bool) -> vec4f {
+  let n = min(n0 + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u));
+  var d = vec4f(wdot(m, n.x, k), 0.0, 0.0, 0.0);
+  if (R > 1u) { d.y = wdot(m, n.y, k); }
+  if (R > 2u) { d.z = wdot(m, n.z, k); }
+  if (R > 3u) { d.w = wdot(m, n.w, k); }
+  return d;
+}
+#else
 // The dot products of x[m, k..k+3] with the same k of outputs n0..n0+3 (only the first R used).
 fn dotR(m: u32, n0: u32, k: u32, tail: bool) -> vec4f {
   let xv = x4(m, k, tail);
@@ -372,9 +569,10 @@ fn dotR(m: u32, n0: u32, k: u32, tail: bool) -> vec4f {
   if (R > 2u) { d.z = dot(xv, w4(n.z, k, tail)); }
   return d;
 }
+#endif
 
 // Invocation lid of a workgroup owns outputs n0..n0+R-1 of one row m; outputs past N are clamped
-// for reading and never stored. SPLITK: the workgroup also owns one slice of k, a multiple of 4
+// for reading and never stored. SPLITK: the workgroup also owns one slice of k, a multiple of KC
 // long.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -388,7 +586,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 #if ${SPLITK}
   let s = g / (groupsN * M);
   if (s >= S || M == 0u) { return; }
-  let slice = ((K + S - 1u) / S + 3u) / 4u * 4u;
+  let slice = ((K + S - 1u) / S + KC - 1u) / KC * KC;
   let k0 = min(s * slice, K);
   let k1 = min(k0 + slice, K);
 #else
@@ -397,9 +595,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let k1 = K;
 #endif
   let n0 = ((g % groupsN) * WG + lid) * R;
-  let kq = k0 + (k1 - k0) / 4u * 4u;
+  let kq = k0 + (k1 - k0) / KC * KC;
   var acc = vec4f(0.0);
-  for (var k = k0; k < kq; k += 4u) {
+  for (var k = k0; k < kq; k += KC) {
     acc += dotR(m, n0, k, false);
   }
   if (kq < k1) { acc += dotR(m, n0, kq, true); }
@@ -419,7 +617,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 var<workgroup> partial: array<f32, WG>;
 
 // A workgroup computes ROWS = WG/TPR consecutive outputs n of one row m. Lanes of one output take
-// every TPR-th quad of k; NK puts the lanes of an output side by side (coalesced along a weight
+// every TPR-th chunk of KC values of k; NK puts the lanes of an output side by side (coalesced along a weight
 // row), KN puts the outputs side by side (coalesced along n).
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -442,10 +640,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let n = (g % groupsN) * ROWS + r;
   // Every invocation reaches every barrier: the ones past N read row N-1 and are not stored.
   let nr = min(n, params.N - 1u);
-  let kq = K / 4u * 4u;
+  let kq = K / KC * KC;
   var acc = 0.0;
-  for (var k = 4u * lane; k < kq; k += 4u * TPR) {
-    acc += dot(x4(m, k, false), w4(nr, k, false));
+  for (var k = KC * lane; k < kq; k += KC * TPR) {
+    acc += wdot(m, nr, k);
   }
   if (kq < K && lane == 0u) { acc += dot(x4(m, kq, true), w4(nr, kq, true)); }
   partial[lid] = acc;
@@ -467,7 +665,7 @@ var<workgroup> nextOutput: atomic<u32>;
 
 // A workgroup owns ROWS = WG/TPR consecutive outputs of one row m. Each subgroup takes the next
 // unclaimed one from nextOutput until none is left; its active lanes, ranked 0..lanes-1, take
-// every lanes-th quad of k. Nothing assumes a subgroup size or which invocations form a subgroup.
+// every lanes-th chunk of KC values of k. Nothing assumes a subgroup size or which invocations form a subgroup.
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let K = params.K;
@@ -481,7 +679,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) 
   workgroupBarrier();
   let lanes = subgroupAdd(1u);
   let lane = subgroupExclusiveAdd(1u);
-  let kq = K / 4u * 4u;
+  let kq = K / KC * KC;
   loop {
     var claimed = 0u;
     if (lane == 0u) { claimed = atomicAdd(&nextOutput, 1u); }
@@ -489,8 +687,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) 
     let n = (g % groupsN) * ROWS + r;
     if (r >= ROWS || n >= params.N) { break; }
     var acc = 0.0;
-    for (var k = 4u * lane; k < kq; k += 4u * lanes) {
-      acc += dot(x4(m, k, false), w4(n, k, false));
+    for (var k = KC * lane; k < kq; k += KC * lanes) {
+      acc += wdot(m, n, k);
     }
     if (kq < K && lane == 0u) { acc += dot(x4(m, kq, true), w4(n, kq, true)); }
     let total = subgroupAdd(acc);

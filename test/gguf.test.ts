@@ -1,22 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  type GgufHeader,
-  ggufBool,
-  ggufInt,
-  ggufInts,
-  ggufNumber,
-  ggufNumbers,
-  ggufOptInt,
-  ggufOptString,
-  ggufOptStrings,
-  ggufString,
-  ggufStrings,
-  readGgufHeader,
-} from '../src/checkpoint/gguf';
+import { type GgufHeader, readGgufHeader } from '../src/checkpoint/gguf';
 import { ModelFormatError, ModelLoadError } from '../src/errors';
 import { BLOCK, type StorageFormat } from '../src/formats/formats';
-import { type GgufEntry, type GgufWriteOptions, ggufTensor, meta, writeGguf } from './gguf-writer';
+import {
+  encodeTensor,
+  type GgufEntry,
+  type GgufWriteOptions,
+  ggufTensor,
+  meta,
+  writeGguf,
+} from './gguf-writer';
 import { randn, rng } from './kernels/harness';
 
 /** Parses in-memory bytes through ranged reads, recording them. */
@@ -161,34 +155,6 @@ describe('readGgufHeader: metadata', () => {
     expect([...h.metadata.entries()]).toEqual(expected);
   });
 
-  it('typed getters return values and name the key when missing or of the wrong type', async () => {
-    const h = await parse(writeGguf({ metadata: entries, tensors: [] }));
-    expect(ggufString(h, 't.string')).toBe('héllo ✓ 日本');
-    expect(ggufInt(h, 't.u32')).toBe(4294967295);
-    expect(ggufNumber(h, 't.f32')).toBe(Math.fround(0.1));
-    expect(ggufBool(h, 't.true')).toBe(true);
-    expect(ggufStrings(h, 'a.strings')).toHaveLength(4);
-    expect(ggufNumbers(h, 'a.f32')).toHaveLength(3);
-    expect(ggufInts(h, 'a.i32')).toEqual([-2147483648, 2147483647, -1]);
-    expect(ggufOptString(h, 'nope')).toBeUndefined();
-    expect(ggufOptInt(h, 'nope')).toBeUndefined();
-    expect(ggufOptStrings(h, 'nope')).toBeUndefined();
-    const fails: [() => unknown, RegExp][] = [
-      [() => ggufString(h, 'nope'), /key 'nope' \(a string\) is missing/],
-      [() => ggufInt(h, 't.string'), /key 't.string' is the string "héllo ✓ 日本", expected an integer/],
-      [() => ggufInt(h, 't.f32'), /key 't.f32' is number 0\.1.*expected an integer/],
-      [() => ggufInt(h, 't.u64.big'), /key 't.u64.big' is bigint 18446744073709551615, expected an integer/],
-      [() => ggufOptInt(h, 't.true'), /key 't.true' is boolean true/],
-      [() => ggufStrings(h, 'a.u8'), /key 'a.u8' is an array of 3, expected an array of strings/],
-      [() => ggufInts(h, 'a.f32'), /key 'a.f32' is an array of 3, expected an array of integers/],
-      [() => ggufNumber(h, 'a.f32'), /expected a number/],
-    ];
-    for (const [fn, p] of fails) {
-      expect(fn).toThrow(ModelFormatError);
-      expect(fn).toThrow(p);
-      expect(fn).toThrow(/^m\.gguf: /);
-    }
-  });
 });
 
 describe('readGgufHeader: tensors', () => {
@@ -232,22 +198,22 @@ describe('readGgufHeader: tensors', () => {
     expect(h.version).toBe(3);
     expect(h.alignment).toBe(32);
     expect(h.dataStart).toBe(14176);
-    expect(ggufString(h, 'general.architecture')).toBe('llama');
-    expect(ggufInt(h, 'llama.block_count')).toBe(5);
-    expect(ggufInt(h, 'llama.embedding_length')).toBe(64);
-    expect(ggufInt(h, 'llama.feed_forward_length')).toBe(172);
-    expect(ggufInt(h, 'llama.attention.head_count')).toBe(8);
-    expect(ggufInt(h, 'llama.attention.head_count_kv')).toBe(4);
-    expect(ggufInt(h, 'llama.context_length')).toBe(2048);
-    expect(ggufNumber(h, 'llama.attention.layer_norm_rms_epsilon')).toBe(Math.fround(1e-5));
-    expect(ggufString(h, 'tokenizer.ggml.model')).toBe('llama');
-    const tokens = ggufStrings(h, 'tokenizer.ggml.tokens');
+    expect(h.metadata.get('general.architecture')).toBe('llama');
+    expect(h.metadata.get('llama.block_count')).toBe(5);
+    expect(h.metadata.get('llama.embedding_length')).toBe(64);
+    expect(h.metadata.get('llama.feed_forward_length')).toBe(172);
+    expect(h.metadata.get('llama.attention.head_count')).toBe(8);
+    expect(h.metadata.get('llama.attention.head_count_kv')).toBe(4);
+    expect(h.metadata.get('llama.context_length')).toBe(2048);
+    expect(h.metadata.get('llama.attention.layer_norm_rms_epsilon')).toBe(Math.fround(1e-5));
+    expect(h.metadata.get('tokenizer.ggml.model')).toBe('llama');
+    const tokens = h.metadata.get('tokenizer.ggml.tokens') as string[];
     expect(tokens).toHaveLength(512);
     expect(tokens.slice(0, 4)).toEqual(['<unk>', '<s>', '</s>', '<0x00>']);
-    expect(ggufNumbers(h, 'tokenizer.ggml.scores')).toHaveLength(512);
-    expect(ggufInts(h, 'tokenizer.ggml.token_type').slice(0, 4)).toEqual([2, 3, 3, 6]);
-    expect(ggufInt(h, 'tokenizer.ggml.bos_token_id')).toBe(1);
-    expect(ggufInt(h, 'tokenizer.ggml.eos_token_id')).toBe(2);
+    expect(h.metadata.get('tokenizer.ggml.scores')).toHaveLength(512);
+    expect((h.metadata.get('tokenizer.ggml.token_type') as number[]).slice(0, 4)).toEqual([2, 3, 3, 6]);
+    expect(h.metadata.get('tokenizer.ggml.bos_token_id')).toBe(1);
+    expect(h.metadata.get('tokenizer.ggml.eos_token_id')).toBe(2);
 
     expect(h.tensors).toHaveLength(3 + 5 * 9);
     expect(h.tensors.every((t) => t.format === 'f32')).toBe(true);
@@ -289,12 +255,33 @@ describe('readGgufHeader: tensors', () => {
     const t0 = performance.now();
     const h = await parse(bytes, 'big.gguf', reads);
     const ms = performance.now() - t0;
-    expect(ggufStrings(h, 'tokenizer.ggml.tokens')).toEqual(tokens);
-    expect(ggufNumbers(h, 'tokenizer.ggml.scores')).toEqual(scores);
+    expect(h.metadata.get('tokenizer.ggml.tokens')).toEqual(tokens);
+    expect(h.metadata.get('tokenizer.ggml.scores')).toEqual(scores);
     expect(reads.length).toBeLessThanOrEqual(4);
     for (let i = 0; i < reads.length; i++) expect(reads[i][0]).toBe(i ? reads[i - 1][1] : 0);
     expect(reads[reads.length - 1][1]).toBeLessThan(bytes.length); // the 4 MiB tensor is not read
     expect(ms).toBeLessThan(3000);
+  });
+});
+
+describe('gguf-writer', () => {
+  it('encodes f16 and bf16 rounding to nearest even, f32 as is', () => {
+    const v = new Float32Array([1, -2.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 65504, 1 + 2 ** -11]);
+    const u16s = (b: Uint8Array) => Array.from(new Uint16Array(b.slice().buffer));
+    expect(u16s(encodeTensor('bf16', [6], v))).toEqual([0x3f80, 0xc020, 0x3f80, 0x3f82, 0x4780, 0x3f80]);
+    expect(u16s(encodeTensor('f16', [6], v))).toEqual([0x3c00, 0xc100, 0x3c04, 0x3c0c, 0x7bff, 0x3c00]);
+    expect(new Float32Array(encodeTensor('f32', [6], v).buffer)).toEqual(v);
+  });
+
+  it('pads the header and every tensor to the alignment, offsets counting from the data section', async () => {
+    const bytes = writeGguf({
+      alignment: 64,
+      metadata: [],
+      tensors: [ggufTensor('a', 'f32', [3], f32(3)), ggufTensor('b', 'f32', [20], f32(20))],
+    });
+    const h = await parse(bytes);
+    expect(h.tensors.map((t) => t.offset - h.dataStart)).toEqual([0, 64]);
+    expect(bytes.length).toBe(h.dataStart + 64 + 128);
   });
 });
 

@@ -91,8 +91,9 @@ const DEFAULT_ALIGNMENT = 32;
 const FIRST_READ = 1 << 20;
 
 /**
- * Reads and validates a GGUF header through ranged reads `read(begin, end)` of bytes [begin, end)
- * (never the whole file, never the same bytes twice). `fileSize` is the whole file's size.
+ * Reads and validates a GGUF header through ranged reads `read(begin, end)` of bytes [begin, end):
+ * the first MiB (the whole file when smaller), then as much again or more until the header is in,
+ * never the same bytes twice and never the tensor data beyond that. `fileSize` is the file's size.
  */
 export async function readGgufHeader(
   file: string,
@@ -393,56 +394,3 @@ class HeaderParser {
     return { file, version: this.version, alignment, dataStart, fileSize, metadata, tensors };
   }
 }
-
-// Typed metadata getters: [optional form, required form]. Both throw ModelFormatError naming the
-// file and the key for a value of the wrong type; the required form also for a missing key.
-
-type Getters<T> = readonly [(h: GgufHeader, key: string) => T | undefined, (h: GgufHeader, key: string) => T];
-
-function getters<T>(what: string, ok: (v: GgufValue) => boolean): Getters<T> {
-  const opt = (h: GgufHeader, key: string): T | undefined => {
-    const v = h.metadata.get(key);
-    if (v === undefined || ok(v)) return v as T | undefined;
-    throw new ModelFormatError(h.file, `metadata key '${key}' is ${describeValue(v)}, expected ${what}`);
-  };
-  const req = (h: GgufHeader, key: string): T => {
-    const v = opt(h, key);
-    if (v === undefined) throw new ModelFormatError(h.file, `metadata key '${key}' (${what}) is missing`);
-    return v;
-  };
-  return [opt, req];
-}
-
-function describeValue(v: GgufValue): string {
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (typeof v === 'string')
-    return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
-  return `${typeof v} ${String(v)}`;
-}
-
-const isInt = (v: GgufValue) => Number.isInteger(v);
-const isNum = (v: GgufValue) => typeof v === 'number';
-const isStr = (v: GgufValue) => typeof v === 'string';
-
-/** A string. */
-export const [ggufOptString, ggufString] = getters<string>('a string', isStr);
-/** An integer of any type that a number holds exactly (a bigint is refused). */
-export const [ggufOptInt, ggufInt] = getters<number>('an integer', isInt);
-/** A number of any numeric type (an f32 comes widened to a double, exactly). */
-export const [ggufOptNumber, ggufNumber] = getters<number>('a number', isNum);
-export const [ggufOptBool, ggufBool] = getters<boolean>('a bool', (v) => typeof v === 'boolean');
-/** An array of strings (a vocabulary, merges). */
-export const [ggufOptStrings, ggufStrings] = getters<string[]>(
-  'an array of strings',
-  (v) => Array.isArray(v) && v.every(isStr),
-);
-/** An array of numbers of any numeric type (token scores). */
-export const [ggufOptNumbers, ggufNumbers] = getters<number[]>(
-  'an array of numbers',
-  (v) => Array.isArray(v) && v.every(isNum),
-);
-/** An array of integers (token types). */
-export const [ggufOptInts, ggufInts] = getters<number[]>(
-  'an array of integers',
-  (v) => Array.isArray(v) && v.every(isInt),
-);

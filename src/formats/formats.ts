@@ -7,7 +7,7 @@
  *   q8_0  32 values, 34 B: d, qs[32] i8                          x = d * q
  *   q4_0  32 values, 18 B: d, qs[16] (lo nibbles 0..15, hi 16..31)   x = d * (q - 8)
  *   q4_1  32 values, 20 B: d, m, qs[16]                          x = d * q + m
- *   q5_0  32 values, 22 B: d, qh u32 (bit 4 of value j), qs[16]  x = d * (q - 16)
+ *   q5_0  32 values, 22 B: d, qh u32 (bit j: the fifth bit of value j), qs[16]   x = d * (q - 16)
  *   q5_1  32 values, 24 B: d, m, qh u32, qs[16]                  x = d * q + m
  *   q4_k 256 values, 144 B: d, dmin, scales[12] (8 6-bit scales and mins), qs[128]
  *   q5_k 256 values, 176 B: d, dmin, scales[12], qh[32], qs[128]

@@ -120,6 +120,8 @@ export class RemoteModel {
   readonly config: ModelInfo['config'];
   readonly maxContext: number;
   readonly adapter: ModelInfo['adapter'];
+  readonly checkpoint: ModelInfo['checkpoint'];
+  readonly weightBytes: number;
   constructor(
     private readonly engine: WorkerEngine,
     info: ModelInfo,
@@ -127,6 +129,8 @@ export class RemoteModel {
     this.config = info.config;
     this.maxContext = info.maxContext;
     this.adapter = info.adapter;
+    this.checkpoint = info.checkpoint;
+    this.weightBytes = info.weightBytes;
   }
 
   /** Streams generated text, as `Model.generate`; `signal` stops it (finish reason 'abort'). */

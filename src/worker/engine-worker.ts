@@ -57,7 +57,13 @@ async function handle(req: Request): Promise<void> {
         model = undefined;
         lastRow = undefined;
         const { cache = 'wgpt-models', ...rest } = req.options;
-        const cached = cache ? cachedFetch(cache) : undefined;
+        const report = (url: string, loaded: number, total: number | undefined) =>
+          post({
+            id: req.id,
+            type: 'progress',
+            progress: { file: url.split('/').pop() ?? url, loaded, total, overallLoaded: loaded, overallTotal: total, phase: 'download' },
+          });
+        const cached = cache ? cachedFetch(cache, undefined, report) : undefined;
         const options: LoadOptions = {
           ...rest,
           signal: controller.signal,
@@ -77,6 +83,8 @@ async function handle(req: Request): Promise<void> {
           config: loaded.config,
           maxContext: loaded.maxContext,
           adapter: loaded.adapter,
+          checkpoint: loaded.checkpoint,
+          weightBytes: loaded.weightBytes,
         };
         post({ id: req.id, type: 'result', value: info });
       } finally {

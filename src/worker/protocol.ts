@@ -3,6 +3,7 @@
  * carries an id; the worker answers with messages carrying the same id. Errors travel as
  * `WgptError.toJSON()` objects and are rebuilt with `errorFromJSON`, so they keep their class.
  */
+import type { CheckpointInfo } from '../model/model';
 import { WgptError } from '../errors';
 import type { AdapterSummary } from '../gpu/device';
 import type { ModelConfig } from '../checkpoint/config';
@@ -34,6 +35,10 @@ export interface ModelInfo {
   config: ModelConfig;
   maxContext: number;
   adapter: AdapterSummary;
+  /** What the model was loaded from: format, tensor formats and bytes. */
+  checkpoint: CheckpointInfo;
+  /** Bytes of weights on the GPU. */
+  weightBytes: number;
 }
 
 /** How a prompt splits into tokens. */
