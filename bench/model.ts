@@ -3,14 +3,14 @@
  * dispatches per token, where a decode step's time goes, the share of the bandwidth roofline, a
  * 4-token prefill beside a decode step, and the tuner's kernel choices (src/bench/model.ts).
  *
- *   npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16]
+ *   npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16,q8,q4]
  *                          [--models ts,gpt2-4x64,gpt2-small,llama-1b] [--retune | --tuning off]
  *                          [--prompt N] [--decode N] [--ctx N] [--kv-dtype f16] [--no-profile]
  *                          [--json out.json]
  *
  * Models: the embedded default (tinystories-656k, Llama), and random GPT-2s of 4 layers x 64 wide
  * (vocab 50304) and of GPT-2-small's shape; --full adds a random Llama-1B-shaped model (for real
- * GPUs: 2.5 GB of weights in f16, its default dtype, 5 GB in f32). --quick is what the test suite
+ * GPUs: 2.5 GB of weights in f16, 1.3 GB in q8, 0.7 GB in q4). --quick is what the test suite
  * and SwiftShader afford: a 16-token prompt, 8 tokens. Choices come from the tuning cache
  * (~/.cache/wgpt/tuning.json) when it has them; --retune tunes every shape again.
  *
@@ -40,6 +40,7 @@ import type { TuningMode } from '../src/gpu/tuning';
 import type { ModelConfig } from '../src/checkpoint/config';
 import { DEFAULT_MODEL, defaultModelPath } from '../src/model/default-model';
 import type { ModelWeights } from '../src/checkpoint/weights';
+import { type Dtype, DTYPES } from '../src/formats/convert';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ interface ModelEntry {
   /** Only in --full (or when named in --models). */
   fullOnly?: boolean;
   /** Dtypes when --dtype is not given. */
-  dtypes?: ('f32' | 'f16')[];
+  dtypes?: Dtype[];
   build(): Promise<{ cfg: ModelConfig; w: ModelWeights; buildMs: number }>;
 }
 
@@ -84,7 +85,7 @@ const MODELS: ModelEntry[] = [
     key: 'llama-1b',
     name: LLAMA_1B_RANDOM.name,
     fullOnly: true,
-    dtypes: ['f16'],
+    dtypes: ['f16', 'q8', 'q4'],
     build: random(LLAMA_1B_RANDOM),
   },
 ];
@@ -98,7 +99,7 @@ const SIZES = {
 
 if (values.help) {
   console.log(
-    'npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16] ' +
+    'npm run bench:model -- [--quick | --full | --preset quick|standard|full] [--dtype f32,f16,q8,q4] ' +
       '[--models ts,gpt2-4x64,gpt2-small,llama-1b] [--retune | --tuning auto|retune|off] ' +
       '[--prompt N] [--decode N] [--ctx N] [--kv-dtype f32|f16] [--no-profile] [--json out.json]',
   );
@@ -113,9 +114,9 @@ const listOf = (s: string | undefined) =>
     ?.split(',')
     .map((x) => x.trim())
     .filter(Boolean);
-const dtypes = listOf(values.dtype);
+const dtypes = listOf(values.dtype) as Dtype[] | undefined;
 for (const d of dtypes ?? [])
-  if (d !== 'f32' && d !== 'f16') throw new Error(`--dtype: '${d}' is not f32 or f16`);
+  if (!DTYPES.includes(d)) throw new Error(`--dtype: '${d}' is not one of ${DTYPES.join(', ')}`);
 const kvDtype = values['kv-dtype'];
 if (kvDtype !== 'f32' && kvDtype !== 'f16') throw new Error(`--kv-dtype must be f32 or f16`);
 const tuningMode = (values.retune ? 'retune' : (values.tuning ?? 'auto')) as TuningMode;
@@ -163,10 +164,10 @@ console.log(
 const rows: ModelRow[] = [];
 for (const entry of models) {
   const host = await entry.build();
-  for (const dtype of dtypes ?? entry.dtypes ?? ['f32', 'f16']) {
+  for (const dtype of dtypes ?? entry.dtypes ?? DTYPES) {
     const row = await benchModel(host.cfg, host.w, {
       name: entry.name,
-      dtype: dtype as 'f32' | 'f16',
+      dtype,
       kvDtype,
       promptTokens: sizes.prompt,
       decodeTokens: sizes.decode,

@@ -5,7 +5,7 @@
  * write every type the format has. Overrides (`typeId`, `offset`, counts, magic) write malformed
  * files for the parser's tests.
  */
-import { f16Bits } from '../src/formats/f16';
+import { bf16Bits, f16Bits } from '../src/formats/f16';
 import type { StorageFormat } from '../src/formats/formats';
 import { quantizeQ4_0, quantizeQ8_0 } from '../src/formats/quantize';
 import { quantizeQ4_1, quantizeQ4K, quantizeQ5_0, quantizeQ5_1, quantizeQ5K, quantizeQ6K } from './quantize';
@@ -38,7 +38,10 @@ export interface GgufWriteTensor {
   format: StorageFormat;
   /** ggml ne[]: dims[0] is the contiguous dimension. */
   dims: number[];
+  /** The tensor's bytes (empty in a `headerOnly` write that states `byteLength`). */
   data: Uint8Array;
+  /** Bytes of the data when they are not in `data`: a file too large to hold, streamed to disk later. */
+  byteLength?: number;
   /** Writes this ggml type id instead of the format's. */
   typeId?: number;
   /** Writes this data offset instead of the computed one (the data is still laid out in order). */
@@ -54,6 +57,11 @@ export interface GgufWriteOptions {
   magic?: string;
   tensorCount?: number | bigint;
   kvCount?: number | bigint;
+  /**
+   * Returns only the header padded to the alignment: the tensor data goes after it, each tensor at
+   * the data offset `dataOffsets` gives and padded to the alignment (a caller streams it to disk).
+   */
+  headerOnly?: boolean;
 }
 
 export const GGUF_TYPE_ID: Record<GgufType, number> = {
@@ -168,7 +176,23 @@ class Bytes {
   }
 }
 
-/** Writes a GGUF file. */
+/** A tensor's byte count: its data's, or the stated `byteLength`. */
+function tensorBytes(t: GgufWriteTensor): number {
+  return t.byteLength ?? t.data.length;
+}
+
+/** Each tensor's offset in the data section (in order, each padded to the alignment), and the section's size. */
+export function dataOffsets(tensors: GgufWriteTensor[], alignment = 32): { offsets: number[]; size: number } {
+  const offsets: number[] = [];
+  let size = 0;
+  for (const t of tensors) {
+    offsets.push(size);
+    size += Math.ceil(tensorBytes(t) / alignment) * alignment;
+  }
+  return { offsets, size };
+}
+
+/** Writes a GGUF file (or, with `headerOnly`, everything before its tensor data). */
 export function writeGguf(opts: GgufWriteOptions): Uint8Array {
   const alignment = opts.alignment ?? 32;
   const metadata: GgufEntry[] =
@@ -185,17 +209,20 @@ export function writeGguf(opts: GgufWriteOptions): Uint8Array {
     out.u32(GGUF_TYPE_ID[type]);
     out.value(type, value);
   }
-  let offset = 0;
-  for (const t of opts.tensors) {
+  const { offsets } = dataOffsets(opts.tensors, alignment);
+  opts.tensors.forEach((t, i) => {
     out.string(t.name);
     out.u32(t.dims.length);
     for (const d of t.dims) out.u64(d);
     out.u32(t.typeId ?? GGML_TYPE_ID[t.format]);
-    out.u64(t.offset ?? offset);
-    offset += Math.ceil(t.data.length / alignment) * alignment;
-  }
+    out.u64(t.offset ?? offsets[i]);
+  });
   out.pad(alignment);
+  if (opts.headerOnly) return out.result();
   for (const t of opts.tensors) {
+    if (t.data.length !== tensorBytes(t)) {
+      throw new Error(`${t.name}: byteLength ${t.byteLength} but ${t.data.length} bytes of data`);
+    }
     out.bytes(t.data);
     out.pad(alignment);
   }
@@ -214,11 +241,8 @@ export function encodeTensor(format: StorageFormat, dims: number[], values: Floa
       return new Uint8Array(values.slice().buffer);
     case 'f16':
       return new Uint8Array(Uint16Array.from(values, (v) => f16Bits(v)).buffer);
-    case 'bf16': {
-      const u = new Uint32Array(values.slice().buffer);
-      // Round to nearest even on the 16 bits dropped (values here are finite).
-      return new Uint8Array(Uint16Array.from(u, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16).buffer);
-    }
+    case 'bf16':
+      return new Uint8Array(Uint16Array.from(values, (v) => bf16Bits(v)).buffer);
     case 'q8_0':
       return quantizeQ8_0(values, rows, cols);
     case 'q4_0':

@@ -5,7 +5,7 @@
  * Everything here is validated on the CPU before anything is converted or uploaded.
  */
 import { ModelFormatError } from '../errors';
-import { F16_VALUES } from '../formats/f16';
+import { dequantize } from '../formats/quant';
 import type { StorageFormat } from '../formats/formats';
 import type { FileSource } from './source';
 import type { StoredTensor } from './tensor';
@@ -165,34 +165,13 @@ function checkLayout(file: string, tensors: TensorInfo[], dataStart: number, fil
   }
 }
 
-/** Exact f16 -> f32 conversion of one half-precision bit pattern. */
-export function f16ToF32(bits: number): number {
-  return F16_VALUES[bits & 0xffff];
-}
-
-/**
- * Converts a tensor to f32 (F16 and BF16 exactly). `fileBytes` is the whole file, indexed by the
- * absolute offsets in `info`. An F32 tensor that is 4-byte aligned is copied, never aliased.
- */
+/** A tensor's values as f32 (F16 and BF16 exactly). `fileBytes` is the whole file, indexed by the absolute offsets in `info`. */
 export function tensorToF32(info: TensorInfo, fileBytes: Uint8Array): Float32Array {
-  const n = (info.end - info.begin) / DTYPE_BYTES[info.dtype];
   const src = fileBytes.subarray(info.begin, info.end);
   if (src.length !== info.end - info.begin) {
     throw new ModelFormatError(info.file, 'tensor data lies beyond the bytes read', info.name);
   }
-  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-  const out = new Float32Array(n);
-  if (info.dtype === 'F32') {
-    // Every platform WebGPU runs on is little-endian, as the file is; unaligned data is read per value.
-    if (src.byteOffset % 4 === 0) out.set(new Float32Array(src.buffer, src.byteOffset, n));
-    else for (let i = 0; i < n; i++) out[i] = dv.getFloat32(4 * i, true);
-  } else if (info.dtype === 'F16') {
-    for (let i = 0; i < n; i++) out[i] = F16_VALUES[dv.getUint16(2 * i, true)];
-  } else {
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) u[i] = dv.getUint16(2 * i, true) << 16;
-  }
-  return out;
+  return dequantize(SAFETENSORS_FORMAT[info.dtype], src, src.length / DTYPE_BYTES[info.dtype]);
 }
 
 /** The storage format of each safetensors dtype. */

@@ -50,6 +50,14 @@ export const F16_VALUES: Float32Array = (() => {
   return t;
 })();
 
+/** The bf16 bits of `x`, rounded to nearest even (NaN kept quiet). */
+export function bf16Bits(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x40;
+  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** The value of f16 bits `h` (exact: every half is an f32). */
 export function f16Value(h: number): number {
   return F16_VALUES[h & 0xffff];

@@ -3,7 +3,7 @@
  * model.safetensors, a character-level tokenizer.json) as a file map that `openSource` accepts.
  */
 
-import { f16Bits } from '../formats/f16';
+import { bf16Bits, f16Bits } from '../formats/f16';
 import type { SafetensorsDtype } from '../checkpoint/safetensors';
 import { Rng } from './sampler';
 
@@ -13,19 +13,11 @@ export interface TensorSpec {
   data: Float32Array;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
 /** f32 -> f16 bits, round to nearest even (the packing code's conversion). */
 export const f32ToF16 = f16Bits;
 
 /** f32 -> bf16 bits, round to nearest even. */
-export function f32ToBf16(x: number): number {
-  f32[0] = x;
-  const b = u32[0];
-  if ((b & 0x7fffffff) > 0x7f800000) return (b >>> 16) | 0x40;
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
-}
+export const f32ToBf16 = bf16Bits;
 
 /** Serializes tensors (in the given order, packed without gaps) as a safetensors file. */
 export function writeSafetensors(
