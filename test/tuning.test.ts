@@ -10,11 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { version } from '../package.json';
 import { matmul as matmulCpu } from '../src/cpu/matmul';
 import { InvalidOptionError } from '../src/errors';
+import { type GpuWeightFormat, QUANT_FORMATS } from '../src/formats/formats';
 import { runAndCompare, uniform, uploadCheckData } from '../src/gpu/check';
 import { Gpu } from '../src/gpu/gpu';
 import { Tuning, type TuningChoice } from '../src/gpu/tuning';
 import { matmul } from '../src/kernels/matmul';
 import { defaultModelPath } from '../src/model/default-model';
+import { matmulShapeKey, matmulTrial } from '../src/model/kernel-choice';
 import { loadModel } from '../src/model/model';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgpt-tuning-'));
@@ -103,6 +105,25 @@ describe('tuning table', () => {
     }));
     expect(name).toBe('fine');
     expect(notes.some((n) => n.includes('broken') && n.includes('does not compile'))).toBe(true);
+  });
+
+  it('the matmul trial checks candidates of every weight format against the CPU twin', async () => {
+    const formats: GpuWeightFormat[] = ['f32', 'f16', ...QUANT_FORMATS];
+    for (const format of formats) {
+      const s = { M: 1, K: 512, N: 19, wLayout: 'NK' as const, format, bias: true, accumulate: true };
+      expect(matmulShapeKey(s)).toBe(`M1 K512 N19 NK${format === 'f32' ? '' : ` ${format}`} +b +=`);
+      const trial = matmulTrial(gpu, s, () => Promise.reject(new Error('not timed here')));
+      try {
+        // The default and a cooperative kernel: the two ways a quantized weight is read (w4, wdot).
+        for (const name of [trial.fallback, trial.candidates.find((c) => c.startsWith('coop'))!]) {
+          const r = await trial.check(name);
+          expect(r.message, `${format} ${name}`).toBe('');
+          expect(r.pass).toBe(true);
+        }
+      } finally {
+        trial.dispose?.();
+      }
+    }
   });
 });
 

@@ -39,6 +39,9 @@ function scaleMin(b: Uint8Array, o: number, j: number): [number, number] {
   return [(b[o + j + 4] & 0xf) | ((b[o + j - 4] >> 6) << 4), (b[o + j + 4] >> 4) | ((b[o + j] >> 6) << 4)];
 }
 
+/** d * scale of the 8 sub-blocks of one q6_k half (exact in f32: 11 + 8 bits). */
+const sc6 = new Float32Array(8);
+
 /** Dequantizes `nb` blocks of a quantized format from bytes[o..] into y[at..]. */
 function quantBlocks(
   format: StorageFormat,
@@ -126,17 +129,17 @@ function quantBlocks(
         for (let h = 0; h < 2; h++) {
           const ql = o + 64 * h;
           const qh = o + 128 + 32 * h;
-          const sc = o + 192 + 8 * h;
+          for (let i = 0; i < 8; i++) sc6[i] = d * ((b[o + 192 + 8 * h + i] << 24) >> 24);
           for (let l = 0; l < 32; l++) {
+            // Scales is + 0, 2, 4, 6 of this half, is = l/16.
             const is = l >> 4;
             const a = b[ql + l];
             const c = b[ql + l + 32];
             const e = b[qh + l];
-            const s = (j: number) => Math.fround(d * ((b[sc + is + 2 * j] << 24) >> 24));
-            y[at + l] = s(0) * (((a & 0xf) | ((e & 3) << 4)) - 32);
-            y[at + l + 32] = s(1) * (((c & 0xf) | (((e >> 2) & 3) << 4)) - 32);
-            y[at + l + 64] = s(2) * (((a >> 4) | (((e >> 4) & 3) << 4)) - 32);
-            y[at + l + 96] = s(3) * (((c >> 4) | (((e >> 6) & 3) << 4)) - 32);
+            y[at + l] = sc6[is] * (((a & 0xf) | ((e & 3) << 4)) - 32);
+            y[at + l + 32] = sc6[is + 2] * (((c & 0xf) | (((e >> 2) & 3) << 4)) - 32);
+            y[at + l + 64] = sc6[is + 4] * (((a >> 4) | (((e >> 4) & 3) << 4)) - 32);
+            y[at + l + 96] = sc6[is + 6] * (((c >> 4) | (((e >> 6) & 3) << 4)) - 32);
           }
           at += 128;
         }

@@ -214,7 +214,9 @@ function kindDefines(on: 'TILE' | 'GEMV' | 'COOP' | 'SUBGROUP' | 'REDUCE', split
  * out[m, outOffset + n] (row stride outStride) = sum_k x[m, k] * W(n, k) + bias[n], for m < M,
  * n < N; with `accumulate`, added to what out holds. `update({ M })` changes the number of rows, up
  * to the M the dispatch was created with. A split-K kernel returns a DispatchChain that owns its
- * scratch buffer of partial sums.
+ * scratch buffer of partial sums. `opts.format` is how w is stored: f32, packed f16 (rows padded
+ * to whole u32s), or ggml blocks decoded in the kernel (layout 'NK', K whole blocks; the binding
+ * holds N * gpuRowBytes(format, K) bytes, padded to whole words).
  */
 export async function matmul(
   gpu: Gpu,
