@@ -55,12 +55,11 @@ describe('validateGenerateOptions', () => {
 });
 
 describe('validateLoadOptions', () => {
-  it('defaults dtype to f32', () => {
-    expect(validateLoadOptions({}).dtype).toBe('f32');
-    expect(validateLoadOptions({ dtype: 'f16', maxContext: 32 })).toMatchObject({
-      dtype: 'f16',
-      maxContext: 32,
-    });
+  it('leaves dtype unset (weights as stored) and accepts every storage', () => {
+    expect(validateLoadOptions({}).dtype).toBeUndefined();
+    for (const dtype of ['f32', 'f16', 'q8', 'q4'] as const) {
+      expect(validateLoadOptions({ dtype, maxContext: 32 })).toMatchObject({ dtype, maxContext: 32 });
+    }
   });
   it('rejects a bad dtype or maxContext', () => {
     expectOption(() => validateLoadOptions({ dtype: 'f64' as never }), 'dtype');
