@@ -34,13 +34,13 @@ import {
 } from '../src/bench/random-model';
 import { type BenchReport, type ModelRow, SCHEMA_ID, validateReport } from '../src/bench/schema';
 import { environmentOf, measuredPeaks, runBenchCase, TIMING } from '../src/bench/sweep';
+import type { ModelConfig } from '../src/checkpoint/config';
+import type { ModelWeights } from '../src/checkpoint/weights';
+import { DTYPES, type Dtype } from '../src/formats/convert';
 import { Gpu } from '../src/gpu/gpu';
 import { timingMethod } from '../src/gpu/timing';
 import type { TuningMode } from '../src/gpu/tuning';
-import type { ModelConfig } from '../src/checkpoint/config';
 import { DEFAULT_MODEL, defaultModelPath } from '../src/model/default-model';
-import type { ModelWeights } from '../src/checkpoint/weights';
-import { type Dtype, DTYPES } from '../src/formats/convert';
 
 const { values } = parseArgs({
   options: {

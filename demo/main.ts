@@ -3,7 +3,13 @@
  * with streaming, and watch the next-token distribution. The engine runs in a Web Worker
  * (src/worker), so the page stays responsive while the GPU works.
  */
-import { DEFAULT_MODEL, DeviceLostError, type GenerateOptions, type LoadOptions, type ModelSource } from '../src/index';
+import {
+  DEFAULT_MODEL,
+  DeviceLostError,
+  type GenerateOptions,
+  type LoadOptions,
+  type ModelSource,
+} from '../src/index';
 import { type RankedToken, type RemoteModel, WorkerEngine } from '../src/worker/client';
 import { type FileMap, filesFromDrop, filesFromInput, formatBytes, summarizeFiles } from './local-files';
 import { describeError, isAbort, NO_WEBGPU_HELP } from './messages';

@@ -15,6 +15,8 @@ export interface LoadPageResult {
   heapBaseline: number | null;
   heapPeakAbove: number | null;
   heapSamples: number;
+  /** Where the load was (file bytes read, bytes uploaded) when the heap peaked. */
+  heapPeakAt: string;
   tensorBytes: number;
   weightBytes: number;
   tensorFormats: Record<string, number>;
@@ -44,6 +46,7 @@ async function run(file: File): Promise<LoadPageResult> {
     heapBaseline: usedHeap(),
     heapPeakAbove: null,
     heapSamples: 0,
+    heapPeakAt: '',
     tensorBytes: 0,
     weightBytes: 0,
     tensorFormats: {},
@@ -52,10 +55,15 @@ async function run(file: File): Promise<LoadPageResult> {
     tokenId: -1,
   };
   let peak = result.heapBaseline ?? 0;
+  let read = 0;
+  let uploaded = 0;
   const sample = () => {
     const h = usedHeap();
     if (h === null) return;
-    peak = Math.max(peak, h);
+    if (h > peak) {
+      peak = h;
+      result.heapPeakAt = `file read to ${(read / 1e6).toFixed(0)} MB, ${(uploaded / 1e6).toFixed(0)} MB uploaded`;
+    }
     result.heapSamples++;
   };
   const timer = setInterval(sample, 20);
@@ -68,6 +76,8 @@ async function run(file: File): Promise<LoadPageResult> {
         tuning: 'off',
         maxContext: 64,
         onProgress: (e) => {
+          if (e.phase === 'download') read = e.overallLoaded;
+          else uploaded = e.overallLoaded;
           if (e.phase === 'upload' && e.overallTotal) {
             log.textContent = `uploading ${((100 * e.overallLoaded) / e.overallTotal).toFixed(0)}%`;
           }

@@ -7,9 +7,9 @@
  */
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, WgptError } from './errors';
+import { DTYPES } from './formats/convert';
 import { defaultModelPath } from './model/default-model';
 import { loadModel } from './model/model';
-import { DTYPES } from './formats/convert';
 import { validateGenerateOptions, validateLoadOptions } from './model/options';
 import type { GenerateOptions, GenerateSummary, LoadOptions } from './types';
 

@@ -4,13 +4,14 @@
  *   const model = await loadModel('openai-community/gpt2');
  *   for await (const event of model.generate('Once upon a time', { temperature: 0 })) ...
  */
+
+export type { ModelConfig } from './checkpoint/config';
+export type { Tokenizer } from './checkpoint/tokenizer';
 export * from './errors';
+export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
 export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';
 export { Gpu } from './gpu/gpu';
 export type { CandidateResult, TuningChoice, TuningMode } from './gpu/tuning';
-export type { ModelConfig } from './checkpoint/config';
 export { DEFAULT_MODEL } from './model/default-model';
 export { type CheckpointInfo, loadModel, Model } from './model/model';
-export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
-export type { Tokenizer } from './checkpoint/tokenizer';
 export type * from './types';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError, UnsupportedModelError } from '../src/errors';
 import { parseConfig } from '../src/checkpoint/config';
+import { ModelFormatError, UnsupportedModelError } from '../src/errors';
 
 const json = (p: string) => JSON.parse(readFileSync(new URL(p, import.meta.url), 'utf8'));
 const llama = {

@@ -5,9 +5,9 @@
  * style vocabulary, and each weight in the format `formatOf` picks (norms and biases stay f32).
  */
 import { parseSafetensorsHeader, SAFETENSORS_FORMAT } from '../src/checkpoint/safetensors';
-import { dequantize } from '../src/formats/quant';
-import type { StorageFormat } from '../src/formats/formats';
 import { transpose } from '../src/formats/convert';
+import type { StorageFormat } from '../src/formats/formats';
+import { dequantize } from '../src/formats/quant';
 import { type GgufEntry, ggufTensor, meta, writeGguf } from './gguf-writer';
 
 type Files = Record<string, Uint8Array | string>;
@@ -89,7 +89,8 @@ export function ggufFromHf(
       values = transpose(values, shape[0], shape[1]);
       shape = [shape[1], shape[0]];
     }
-    if (!gpt2 && /attn_q\.(weight|bias)$/.test(name)) values = permuteHeads(values, cfg.num_attention_heads, shape[1] ?? 1);
+    if (!gpt2 && /attn_q\.(weight|bias)$/.test(name))
+      values = permuteHeads(values, cfg.num_attention_heads, shape[1] ?? 1);
     if (!gpt2 && /attn_k\.(weight|bias)$/.test(name)) {
       values = permuteHeads(values, cfg.num_key_value_heads ?? cfg.num_attention_heads, shape[1] ?? 1);
     }
@@ -114,7 +115,12 @@ export function ggufFromHf(
           meta.u32(k('attention.head_count_kv'), cfg.num_key_value_heads ?? cfg.num_attention_heads),
           meta.f32(k('attention.layer_norm_rms_epsilon'), cfg.rms_norm_eps ?? 1e-6),
           meta.f32(k('rope.freq_base'), cfg.rope_theta ?? 10000),
-          ...(cfg.head_dim ? [meta.u32(k('attention.key_length'), cfg.head_dim), meta.u32(k('attention.value_length'), cfg.head_dim)] : []),
+          ...(cfg.head_dim
+            ? [
+                meta.u32(k('attention.key_length'), cfg.head_dim),
+                meta.u32(k('attention.value_length'), cfg.head_dim),
+              ]
+            : []),
         ]),
     // A SentencePiece-style vocabulary of V tokens: the ids are what the checks feed.
     meta.string('tokenizer.ggml.model', 'llama'),
@@ -122,8 +128,14 @@ export function ggufFromHf(
       'tokenizer.ggml.tokens',
       Array.from({ length: V }, (_, i) => ['<unk>', '<s>', '</s>'][i] ?? `▁t${i}`),
     ),
-    meta.f32s('tokenizer.ggml.scores', Array.from({ length: V }, (_, i) => -i)),
-    meta.i32s('tokenizer.ggml.token_type', Array.from({ length: V }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : 1))),
+    meta.f32s(
+      'tokenizer.ggml.scores',
+      Array.from({ length: V }, (_, i) => -i),
+    ),
+    meta.i32s(
+      'tokenizer.ggml.token_type',
+      Array.from({ length: V }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : 1)),
+    ),
     meta.u32('tokenizer.ggml.bos_token_id', 1),
     meta.u32('tokenizer.ggml.eos_token_id', 2),
     meta.u32('tokenizer.ggml.unknown_token_id', 0),

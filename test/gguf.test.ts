@@ -154,7 +154,6 @@ describe('readGgufHeader: metadata', () => {
     expect(h.tensors).toEqual([]);
     expect([...h.metadata.entries()]).toEqual(expected);
   });
-
 });
 
 describe('readGgufHeader: tensors', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError } from '../src/errors';
 import { parseSafetensorsHeader, tensorToF32 } from '../src/checkpoint/safetensors';
+import { ModelFormatError } from '../src/errors';
 import { f32ToBf16, f32ToF16, writeSafetensors } from '../src/model/testing';
 
 /** A file from a raw header object and a data section of `dataBytes` bytes. */

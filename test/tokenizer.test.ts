@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError } from '../src/errors';
 import { parseConfig } from '../src/checkpoint/config';
 import { openSource } from '../src/checkpoint/source';
-import { randomModel } from '../src/model/testing';
 import { Tokenizer } from '../src/checkpoint/tokenizer';
+import { ModelFormatError } from '../src/errors';
+import { randomModel } from '../src/model/testing';
 
 const dir = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 

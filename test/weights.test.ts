@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError, ModelLoadError } from '../src/errors';
 import { openCheckpoint } from '../src/checkpoint/checkpoint';
 import { parseSafetensorsHeader, tensorToF32 } from '../src/checkpoint/safetensors';
 import { openSource } from '../src/checkpoint/source';
-import { randomModel, writeSafetensors } from '../src/model/testing';
+import { ModelFormatError, ModelLoadError } from '../src/errors';
 import { cpuWeights } from '../src/model/cpu-ops';
+import { randomModel, writeSafetensors } from '../src/model/testing';
 import type { LoadProgress } from '../src/types';
 
 const dir = (p: string) => fileURLToPath(new URL(p, import.meta.url));

@@ -14,12 +14,13 @@
  *   (GpuRunner.profileDecode), summed per op (layers and weight blocks merged);
  * - every kernel choice of the tuner: op, shape, variant, source, candidates' timings.
  */
-import { Gpu } from '../gpu/gpu';
-import { median } from '../gpu/timing';
-import type { TuningMode, TuningOptions } from '../gpu/tuning';
+
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import type { ModelConfig } from '../checkpoint/config';
 import type { ModelWeights } from '../checkpoint/weights';
+import { Gpu } from '../gpu/gpu';
+import { median } from '../gpu/timing';
+import type { TuningMode, TuningOptions } from '../gpu/tuning';
 import { GpuRunner } from '../model/runner';
 import type { ModelSource } from '../types';
 import type { KernelChoiceRow, ModelRow, OpTime } from './schema';

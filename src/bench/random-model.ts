@@ -7,10 +7,11 @@
  *
  *   V vocab  C hidden  L layers  NH heads  NKV kv heads  HS head size  F MLP width  P positions
  */
-import { uniform } from '../gpu/check';
+
 import { type ModelConfig, parseConfig } from '../checkpoint/config';
 import { memoryTensor, type StoredTensor } from '../checkpoint/tensor';
 import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
+import { uniform } from '../gpu/check';
 
 /** A random model the benchmark knows by name: its config.json, as Hugging Face writes it. */
 export interface RandomModelSpec {

@@ -50,7 +50,12 @@ function splitGguf(source: ModelSource): { dir: ModelSource; file: string } | un
   const dir = source.slice(0, at);
   // 'owner/repo/sub/file.gguf' (not a URL, not an explicit path): the repo is the first two parts.
   const repo = /^([\w.-]+\/[\w.-]+)\/(.+)$/.exec(source);
-  if (repo && !source.includes('://') && !/^[./~]/.test(source) && !(globalThis as { process?: unknown }).process) {
+  if (
+    repo &&
+    !source.includes('://') &&
+    !/^[./~]/.test(source) &&
+    !(globalThis as { process?: unknown }).process
+  ) {
     return { dir: repo[1], file: repo[2] };
   }
   return { dir: dir || '/', file: source.slice(at + 1) };
@@ -151,7 +156,14 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
   else if (config.arch === 'llama') weights = await llamaWeights(r, config, LLAMA_GGUF);
   else throw new UnsupportedModelError(`${file}: architecture ${config.modelType} has no GGUF tensor map`);
   await r.finish();
-  return { format: 'gguf', describe: `${files.describe}: ${file}`, config, tokenizer, weights, ...summary(tensors) };
+  return {
+    format: 'gguf',
+    describe: `${files.describe}: ${file}`,
+    config,
+    tokenizer,
+    weights,
+    ...summary(tensors),
+  };
 }
 
 function summary(tensors: Map<string, StoredTensor>) {

@@ -8,8 +8,8 @@ import type { ModelConfig } from './config';
 import {
   type LayerWeights,
   linearNK,
-  matrix,
   type ModelWeights,
+  matrix,
   type Names,
   norm,
   type Resolver,

@@ -5,8 +5,8 @@
  * Everything here is validated on the CPU before anything is converted or uploaded.
  */
 import { ModelFormatError } from '../errors';
-import { dequantize } from '../formats/quant';
 import type { StorageFormat } from '../formats/formats';
+import { dequantize } from '../formats/quant';
 import type { FileSource } from './source';
 import type { StoredTensor } from './tensor';
 
@@ -175,7 +175,11 @@ export function tensorToF32(info: TensorInfo, fileBytes: Uint8Array): Float32Arr
 }
 
 /** The storage format of each safetensors dtype. */
-export const SAFETENSORS_FORMAT: Record<SafetensorsDtype, StorageFormat> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
+export const SAFETENSORS_FORMAT: Record<SafetensorsDtype, StorageFormat> = {
+  F32: 'f32',
+  F16: 'f16',
+  BF16: 'bf16',
+};
 
 /**
  * Reads and validates one safetensors file's header through ranged reads (the 8-byte length, then
@@ -188,7 +192,10 @@ export async function readSafetensors(
   const size = await files.size(file);
   const headerSize = safetensorsHeaderSize(file, await files.readRange(file, 0, Math.min(8, size)));
   if (headerSize > size) {
-    throw new ModelFormatError(file, `header length ${headerSize - 8} goes beyond the end of the file (${size} bytes)`);
+    throw new ModelFormatError(
+      file,
+      `header length ${headerSize - 8} goes beyond the end of the file (${size} bytes)`,
+    );
   }
   const header = parseSafetensorsHeader(file, await files.readRange(file, 0, headerSize), size);
   const tensors = header.tensors.map(

@@ -208,7 +208,10 @@ class UrlSource extends BaseSource {
     }
     const bytes = await this.body(name, url, res, false);
     if (bytes.length !== end - begin) {
-      throw new ModelLoadError(name, `asked ${url} for bytes ${begin}..${end - 1}, got ${bytes.length} bytes`);
+      throw new ModelLoadError(
+        name,
+        `asked ${url} for bytes ${begin}..${end - 1}, got ${bytes.length} bytes`,
+      );
     }
     this.progress.add(name, bytes.length, size);
     return bytes;

@@ -41,7 +41,8 @@ export function memoryTensor(
   shape: number[],
   bytes: Uint8Array | Float32Array,
 ): StoredTensor {
-  const data = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const data =
+    bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     name,
     file: 'memory',

@@ -7,7 +7,7 @@
  *   V vocab  C hidden  L layers  NH heads  NKV kv heads  HS head size  F ffn  P positions
  */
 import { ModelFormatError } from '../errors';
-import { type StoredTensor, readF32 } from './tensor';
+import { readF32, type StoredTensor } from './tensor';
 
 /**
  * A linear map y = x W (+ b) with N outputs and K inputs. 'NK': W stored [N, K] (nn.Linear, GGUF);
@@ -113,7 +113,8 @@ export class Resolver {
   /** Whether two tensors hold the same values (tied embeddings stored twice). */
   async sameData(a: StoredTensor, b: StoredTensor): Promise<boolean> {
     if (a === b) return true;
-    if (a.format !== b.format || a.byteLength !== b.byteLength || a.shape.join() !== b.shape.join()) return false;
+    if (a.format !== b.format || a.byteLength !== b.byteLength || a.shape.join() !== b.shape.join())
+      return false;
     const [x, y] = await Promise.all([a.read(), b.read()]);
     for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
     return true;
@@ -146,7 +147,12 @@ export function norm(r: Resolver, prefix: Names, C: number, bias: boolean): Norm
  * sum n_i outputs (one matmul instead of several). `bias` true: every part has one; 'optional':
  * those present are used, and a part without one gets zeros.
  */
-export function stackedNK(r: Resolver, parts: { prefix: Names; N: number }[], K: number, bias: boolean | 'optional'): Linear {
+export function stackedNK(
+  r: Resolver,
+  parts: { prefix: Names; N: number }[],
+  K: number,
+  bias: boolean | 'optional',
+): Linear {
   const N = parts.reduce((n, p) => n + p.N, 0);
   const l: Linear = { parts: [], layout: 'NK', N, K, name: '' };
   let row = 0;
@@ -170,7 +176,13 @@ export function stackedNK(r: Resolver, parts: { prefix: Names; N: number }[], K:
 }
 
 /** One nn.Linear: weight [N, K], optional bias [N]. */
-export function linearNK(r: Resolver, prefix: Names, N: number, K: number, bias: boolean | 'optional'): Linear {
+export function linearNK(
+  r: Resolver,
+  prefix: Names,
+  N: number,
+  K: number,
+  bias: boolean | 'optional',
+): Linear {
   return stackedNK(r, [{ prefix, N }], K, bias);
 }
 
@@ -184,12 +196,7 @@ export function conv1d(r: Resolver, prefix: Names, K: number, N: number): Linear
 }
 
 /** The unembedding: a stored head unless it is absent or a copy of the embedding (tied). */
-export async function unembedding(
-  r: Resolver,
-  wte: Matrix,
-  head: Names,
-  tied: boolean,
-): Promise<Matrix> {
+export async function unembedding(r: Resolver, wte: Matrix, head: Names, tied: boolean): Promise<Matrix> {
   const t = tied ? r.find(head) : r.require(head);
   if (!t || (await r.sameData(t, wte.tensor))) return wte;
   return matrix(r, head, wte.rows, wte.cols);

@@ -28,7 +28,12 @@ export function gpuFormat(stored: StorageFormat, dtype: Dtype | undefined, cols:
 }
 
 /** f32 rows [rows, cols] in a GPU format's bytes (f16 rows padded to whole u32s). */
-export function encodeRows(f32: Float32Array, rows: number, cols: number, format: GpuWeightFormat): Uint8Array {
+export function encodeRows(
+  f32: Float32Array,
+  rows: number,
+  cols: number,
+  format: GpuWeightFormat,
+): Uint8Array {
   const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   if (format === 'f32') return bytes(f32);
   if (format === 'f16') return bytes(packWeightF16(f32, rows, cols));

@@ -2,6 +2,10 @@
  * The CPU implementation of `Ops`: the kernels' CPU twins over Float32Arrays. It is the reference
  * the GPU forward is tested against, and runs the same `forward` function.
  */
+
+import type { ModelConfig } from '../checkpoint/config';
+import { readF32 } from '../checkpoint/tensor';
+import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
 import { attention } from '../cpu/attention';
 import { embedding } from '../cpu/embedding';
 import { gelu } from '../cpu/gelu';
@@ -11,13 +15,10 @@ import { matmul } from '../cpu/matmul';
 import { rmsnorm } from '../cpu/rmsnorm';
 import { rope } from '../cpu/rope';
 import { silu_mul } from '../cpu/silu_mul';
-import type { ModelConfig } from '../checkpoint/config';
-import { readF32 } from '../checkpoint/tensor';
 import { type Dtype, encodeRows, gpuFormat, transpose } from '../formats/convert';
 import { f16Round } from '../formats/f16';
 import type { StorageFormat } from '../formats/formats';
 import { dequantize } from '../formats/quant';
-import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
 import { type Activations, forward, type Ops, type Weights } from './forward';
 
 /** A table as f32 [rows, cols]. */

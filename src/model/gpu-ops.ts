@@ -3,6 +3,8 @@
  * (pipelines, bind groups and uniforms created once); every later pass replays the same tape,
  * rewriting only the small uniforms that carry T and pos, and is submitted as one command buffer.
  */
+
+import type { ModelConfig } from '../checkpoint/config';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import type { BufferRef, Gpu } from '../gpu/gpu';
@@ -16,7 +18,6 @@ import { matmul } from '../kernels/matmul';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
 import { silu_mul } from '../kernels/silu_mul';
-import type { ModelConfig } from '../checkpoint/config';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
 import { chooseAttention, chooseMatmul, chooseReductionWg, normCheckData } from './kernel-choice';

@@ -7,8 +7,16 @@
  * each its own buffer; the kernels write each block's slice of the output (matmul outOffset,
  * embedding rowStart). Stacked parts of one linear (q, k, v) share a block when they share a format.
  */
+
+import {
+  matrixShape,
+  memoryTensor,
+  readF32,
+  readRowsF32,
+  rowBytes,
+  type StoredTensor,
+} from '../checkpoint/tensor';
 import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
-import { matrixShape, readF32, readRowsF32, type StoredTensor, memoryTensor, rowBytes } from '../checkpoint/tensor';
 import { type Dtype, encodeRows, gpuFormat, transpose } from '../formats/convert';
 import { type GpuWeightFormat, gpuRowBytes, isQuant } from '../formats/formats';
 import type { Gpu } from '../gpu/gpu';

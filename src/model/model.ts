@@ -2,7 +2,12 @@
  * `loadModel` and `Model`: the public face of the engine. Everything that can be checked on the
  * CPU (files, headers, shapes, options, prompt length) is checked before any GPU work.
  */
+
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import type { ModelConfig } from '../checkpoint/config';
+import type { Tokenizer } from '../checkpoint/tokenizer';
 import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
+import type { StorageFormat } from '../formats/formats';
 import { Gpu } from '../gpu/gpu';
 import { defaultTuningStore, type TuningChoice } from '../gpu/tuning';
 import type {
@@ -14,14 +19,10 @@ import type {
   ModelSource,
   TopToken,
 } from '../types';
-import { openCheckpoint } from '../checkpoint/checkpoint';
-import type { ModelConfig } from '../checkpoint/config';
+import { uploadBytes } from './gpu-weights';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
 import { Rng } from './sampler';
-import { Tokenizer } from '../checkpoint/tokenizer';
-import type { StorageFormat } from '../formats/formats';
-import { uploadBytes } from './gpu-weights';
 
 /**
  * Loads a model (a Hugging Face folder, URL or repo id; a GGUF file; or picked files) and uploads

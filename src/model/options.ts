@@ -1,6 +1,7 @@
 /** Validation and defaults for the public options; each bad value is an InvalidOptionError naming it. */
-import { DTYPES } from '../formats/convert';
+
 import { InvalidOptionError } from '../errors';
+import { DTYPES } from '../formats/convert';
 import type { GenerateOptions, LoadOptions } from '../types';
 import { TUNED_OPS } from './kernel-choice';
 
@@ -104,7 +105,10 @@ export function validateLoadOptions(
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
   const dtype = o.dtype;
   if (dtype !== undefined && !DTYPES.includes(dtype)) {
-    throw new InvalidOptionError('dtype', `must be one of ${DTYPES.map((d) => `'${d}'`).join(', ')}, got ${show(dtype)}`);
+    throw new InvalidOptionError(
+      'dtype',
+      `must be one of ${DTYPES.map((d) => `'${d}'`).join(', ')}, got ${show(dtype)}`,
+    );
   }
   if (o.maxContext !== undefined && (!Number.isInteger(o.maxContext) || o.maxContext < 1)) {
     throw new InvalidOptionError('maxContext', `must be a positive integer, got ${show(o.maxContext)}`);

@@ -4,6 +4,9 @@
  * matrix-matrix kernels; each decode step is one submission (write the token id, replay the decode
  * tape, pick the next token on the GPU, copy out its id).
  */
+
+import type { ModelConfig } from '../checkpoint/config';
+import type { ModelWeights } from '../checkpoint/weights';
 import { argmax as argmaxCpu } from '../cpu/argmax';
 import { uniform } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
@@ -11,12 +14,10 @@ import { timeDispatches } from '../gpu/timing';
 import { argmax } from '../kernels/argmax';
 import type { AnyDispatch, Dispatch } from '../kernels/dispatch';
 import { type SampleStep, sample, seenWords, writeSeen } from '../kernels/sample';
-import type { ModelConfig } from '../checkpoint/config';
 import { type Activations, forward, type Weights } from './forward';
 import { GpuOps } from './gpu-ops';
 import { type Dtype, type GpuKinds, WeightUploader, weightBuffers } from './gpu-weights';
 import { chooseReductionWg } from './kernel-choice';
-import type { ModelWeights } from '../checkpoint/weights';
 
 export interface RunnerOptions {
   /** Weight storage on the GPU (unset: as stored). */

@@ -3,8 +3,8 @@
  * model.safetensors, a character-level tokenizer.json) as a file map that `openSource` accepts.
  */
 
-import { bf16Bits, f16Bits } from '../formats/f16';
 import type { SafetensorsDtype } from '../checkpoint/safetensors';
+import { bf16Bits, f16Bits } from '../formats/f16';
 import { Rng } from './sampler';
 
 export interface TensorSpec {

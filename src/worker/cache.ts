@@ -51,7 +51,10 @@ export function cachedFetch(
             },
           }),
         );
-        await cache.put(url, new Response(counted, { status: 200, statusText: res.statusText, headers: res.headers }));
+        await cache.put(
+          url,
+          new Response(counted, { status: 200, statusText: res.statusText, headers: res.headers }),
+        );
         return true;
       })().finally(() => downloads.delete(url));
       downloads.set(url, p);

@@ -61,7 +61,14 @@ async function handle(req: Request): Promise<void> {
           post({
             id: req.id,
             type: 'progress',
-            progress: { file: url.split('/').pop() ?? url, loaded, total, overallLoaded: loaded, overallTotal: total, phase: 'download' },
+            progress: {
+              file: url.split('/').pop() ?? url,
+              loaded,
+              total,
+              overallLoaded: loaded,
+              overallTotal: total,
+              phase: 'download',
+            },
           });
         const cached = cache ? cachedFetch(cache, undefined, report) : undefined;
         const options: LoadOptions = {

@@ -3,10 +3,11 @@
  * carries an id; the worker answers with messages carrying the same id. Errors travel as
  * `WgptError.toJSON()` objects and are rebuilt with `errorFromJSON`, so they keep their class.
  */
-import type { CheckpointInfo } from '../model/model';
+
+import type { ModelConfig } from '../checkpoint/config';
 import { WgptError } from '../errors';
 import type { AdapterSummary } from '../gpu/device';
-import type { ModelConfig } from '../checkpoint/config';
+import type { CheckpointInfo } from '../model/model';
 import type {
   GenerateChunk,
   GenerateOptions,

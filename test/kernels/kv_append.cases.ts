@@ -1,5 +1,5 @@
-import { packF16, unpackF16 } from '../../src/formats/f16';
 import { type KvAppendOptions, kv_append as kvAppendCpu } from '../../src/cpu/kv_append';
+import { packF16, unpackF16 } from '../../src/formats/f16';
 import { kv_append } from '../../src/kernels/kv_append';
 import { type KernelCase, randn } from './harness';
 

@@ -3,7 +3,10 @@
  * (e2e/model.html): GPU logits against the CPU reference forward, KV-cache decoding against
  * recomputation, the real tinystories golden run, sampling, abort, and bad input.
  */
-import type { Dtype } from '../../src/formats/convert';
+
+import { openCheckpoint } from '../../src/checkpoint/checkpoint';
+import type { ModelConfig } from '../../src/checkpoint/config';
+import type { ModelWeights } from '../../src/checkpoint/weights';
 import {
   ContextLengthError,
   InvalidOptionError,
@@ -11,10 +14,8 @@ import {
   ModelLoadError,
   UnsupportedModelError,
 } from '../../src/errors';
+import type { Dtype } from '../../src/formats/convert';
 import { Gpu } from '../../src/gpu/gpu';
-import { openCheckpoint } from '../../src/checkpoint/checkpoint';
-import type { ModelConfig } from '../../src/checkpoint/config';
-import type { ModelWeights } from '../../src/checkpoint/weights';
 import { type CpuKinds, cpuLogits, cpuWeights } from '../../src/model/cpu-ops';
 import type { Weights } from '../../src/model/forward';
 import { loadModel, type Model } from '../../src/model/model';

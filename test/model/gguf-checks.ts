@@ -43,9 +43,25 @@ async function matchesReference(name: string, file: Uint8Array, atol = 2e-4): Pr
 /** Formats per llama.cpp tensor name, covering all eight quantized formats in matmuls and gathers. */
 const MIXES: Record<string, (name: string) => StorageFormat> = {
   'Q4_K_M-like (q4_k, q5_k, q6_k; q8_0 embedding)': (n) =>
-    /attn_v|ffn_down|^output\./.test(n) ? 'q6_k' : /attn_output/.test(n) ? 'q5_k' : /token_embd/.test(n) ? 'q8_0' : 'q4_k',
+    /attn_v|ffn_down|^output\./.test(n)
+      ? 'q6_k'
+      : /attn_output/.test(n)
+        ? 'q5_k'
+        : /token_embd/.test(n)
+          ? 'q8_0'
+          : 'q4_k',
   'legacy formats (q8_0, q4_0, q4_1, q5_0, q5_1; q4_1 embedding)': (n) =>
-    /attn_q/.test(n) ? 'q8_0' : /attn_k/.test(n) ? 'q4_0' : /attn_v|token_embd/.test(n) ? 'q4_1' : /attn_output|ffn_gate/.test(n) ? 'q5_0' : /ffn_up|^output\./.test(n) ? 'q5_1' : 'q8_0',
+    /attn_q/.test(n)
+      ? 'q8_0'
+      : /attn_k/.test(n)
+        ? 'q4_0'
+        : /attn_v|token_embd/.test(n)
+          ? 'q4_1'
+          : /attn_output|ffn_gate/.test(n)
+            ? 'q5_0'
+            : /ffn_up|^output\./.test(n)
+              ? 'q5_1'
+              : 'q8_0',
   'one format throughout (q5_0; q6_k embedding)': (n) => (/token_embd/.test(n) ? 'q6_k' : 'q5_0'),
 };
 
@@ -58,9 +74,17 @@ export const ggufChecks: ModelCheck[] = [
         if (m.checkpoint.format !== 'gguf') fail(`format ${m.checkpoint.format}`);
         const ids = m.tokenizer.encode('Once upon a time');
         if (ids.join() !== '1,403,407,261,378') fail(`prompt ids ${ids}`);
-        expectClose('stories260K logits', await m.logits(ids), await cpuLogits(ref.cfg, ref.w, ids), 2e-4, 1e-3);
+        expectClose(
+          'stories260K logits',
+          await m.logits(ids),
+          await cpuLogits(ref.cfg, ref.w, ids),
+          2e-4,
+          1e-3,
+        );
         const { text } = await drain(m.generate('Once upon a time', { temperature: 0, maxNewTokens: 48 }));
-        if (!(text.startsWith(STORIES260K_GOLDEN) || (STORIES260K_GOLDEN.startsWith(text) && text.length > 100))) {
+        if (
+          !(text.startsWith(STORIES260K_GOLDEN) || (STORIES260K_GOLDEN.startsWith(text) && text.length > 100))
+        ) {
           fail(`greedy story: ${JSON.stringify(text)}`);
         }
       });
@@ -76,7 +100,8 @@ export const ggufChecks: ModelCheck[] = [
         const files = randomModel(kind, dims, 11);
         const st = await withModel(files, { tuning: 'off' }, (m) => m.logits(PROMPT));
         const gg = await withModel(gguf(ggufFromHf(files)), { tuning: 'off' }, async (m) => {
-          if (m.config.arch === 'llama' && m.config.rope?.layout !== 'pairs') fail('GGUF llama must rotate pairs');
+          if (m.config.arch === 'llama' && m.config.rope?.layout !== 'pairs')
+            fail('GGUF llama must rotate pairs');
           return m.logits(PROMPT);
         });
         expectClose(`${kind} safetensors vs GGUF`, gg, st, 2e-4, 1e-3);
@@ -109,12 +134,17 @@ export const ggufChecks: ModelCheck[] = [
             maxLogit = Math.max(maxLogit, Math.abs(f32[i]));
             maxDiff = Math.max(maxDiff, Math.abs(got[i] - f32[i]));
           }
-          if (maxDiff > bound[dtype] * maxLogit) fail(`${dtype}: logits differ from f32 by ${maxDiff} (max |logit| ${maxLogit})`);
+          if (maxDiff > bound[dtype] * maxLogit)
+            fail(`${dtype}: logits differ from f32 by ${maxDiff} (max |logit| ${maxLogit})`);
           const expected = { q8: 'q8_0', q4: 'q4_0' }[dtype];
-          if (m.weightBytes > 0.4 * (await withModel(paths.tinystories, { tuning: 'off' }, async (f) => f.weightBytes)))
+          if (
+            m.weightBytes >
+            0.4 * (await withModel(paths.tinystories, { tuning: 'off' }, async (f) => f.weightBytes))
+          )
             fail(`${dtype}: ${m.weightBytes} bytes of weights, not ${expected}`);
           const { text } = await drain(m.generate('Once upon a time', { temperature: 0, maxNewTokens: 12 }));
-          if (!/\b(Lily|girl|little)\b/.test(text)) fail(`${dtype} greedy text: ${JSON.stringify(text)} vs ${TINYSTORIES_GOLDEN}`);
+          if (!/\b(Lily|girl|little)\b/.test(text))
+            fail(`${dtype} greedy text: ${JSON.stringify(text)} vs ${TINYSTORIES_GOLDEN}`);
         });
       }
     },
@@ -148,7 +178,10 @@ export const ggufChecks: ModelCheck[] = [
       );
       // Metadata that says ffn 80 over tensors of ffn 96.
       const cfg = JSON.parse(files['config.json'] as string);
-      const badShape = ggufFromHf({ ...files, 'config.json': JSON.stringify({ ...cfg, intermediate_size: 80 }) });
+      const badShape = ggufFromHf({
+        ...files,
+        'config.json': JSON.stringify({ ...cfg, intermediate_size: 80 }),
+      });
       await expectError('shape', ModelFormatError, ['model.gguf', 'blk.0.ffn_gate.weight', '[80, 64]'], () =>
         withModel(gguf(badShape), { device }, async () => {}),
       );
