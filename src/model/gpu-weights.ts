@@ -107,6 +107,52 @@ export function uploadBytes(m: ModelWeights, dtype: Dtype | undefined): number {
   return n;
 }
 
+/** Bytes read, converted and written at a time: what a block costs in host memory, whatever its size. */
+export const CHUNK_BYTES = 16 << 20;
+
+/** Writes a buffer front to back from pieces of any length, in aligned writes of up to CHUNK_BYTES. */
+class ChunkWriter {
+  private pending = new Uint8Array(0);
+  private fill = 0;
+  private offset = 0;
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly buffer: GPUBuffer,
+    /** A multiple of 4. */
+    private readonly chunk: number,
+  ) {}
+
+  push(bytes: Uint8Array): void {
+    for (let at = 0; at < bytes.length; ) {
+      if (this.fill === 0 && bytes.length - at >= this.chunk) {
+        // A whole chunk straight from the piece.
+        this.gpu.write(this.buffer, bytes.subarray(at, at + this.chunk), this.offset);
+        this.offset += this.chunk;
+        at += this.chunk;
+        continue;
+      }
+      if (this.pending.length === 0) this.pending = new Uint8Array(this.chunk);
+      const n = Math.min(this.chunk - this.fill, bytes.length - at);
+      this.pending.set(bytes.subarray(at, at + n), this.fill);
+      this.fill += n;
+      at += n;
+      if (this.fill === this.chunk) this.flush();
+    }
+  }
+
+  /** Writes what is left (padded to whole words by Gpu.write). */
+  end(): void {
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.fill === 0) return;
+    this.gpu.write(this.buffer, this.pending.subarray(0, this.fill), this.offset);
+    this.offset += this.fill;
+    this.fill = 0;
+  }
+}
+
 export class WeightUploader {
   /** Bytes uploaded so far. */
   uploaded = 0;
@@ -119,14 +165,21 @@ export class WeightUploader {
       gpu.limits.maxBufferSize,
     ),
     readonly onBytes: (bytes: number) => void = () => {},
-  ) {}
+    /** Host bytes per read-convert-write step (a multiple of 4; tests force small ones). */
+    readonly chunkBytes = CHUNK_BYTES,
+  ) {
+    if (chunkBytes % 4 !== 0 || chunkBytes < 4) throw new Error(`chunkBytes ${chunkBytes} is not a positive multiple of 4`);
+  }
 
-  /** Uploads `data`, counting `bytes` of weights (without the padding of a block to whole words). */
-  private async put(name: string, data: ArrayBufferView, bytes = data.byteLength): Promise<GPUBuffer> {
+  private async put(name: string, data: ArrayBufferView): Promise<GPUBuffer> {
     const b = await this.gpu.upload(name, data);
+    this.count(data.byteLength);
+    return b;
+  }
+
+  private count(bytes: number): void {
     this.uploaded += bytes;
     this.onBytes(bytes);
-    return b;
   }
 
   /** Output rows per block: the most that fit in one binding (even, so f16 pairs never split). */
@@ -160,18 +213,27 @@ export class WeightUploader {
       const per = this.rowsPerBlock(name, rb, runRows);
       for (let r = 0; r < runRows; r += per) {
         const n = Math.min(per, runRows - r);
-        const data = new Uint8Array(Math.ceil((n * rb) / 4) * 4);
-        // Copy the rows [r, r + n) of the run from the parts that hold them.
+        const w = await this.gpu.createBuffer(
+          `${name}[${start + r}:]`,
+          Math.ceil((n * rb) / 4) * 4,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+        );
+        // Rows [r, r + n) of the run, from the parts that hold them, read and written a chunk at a time.
+        const out = new ChunkWriter(this.gpu, w, this.chunkBytes);
+        const chunkRows = Math.max(1, Math.floor(this.chunkBytes / rb));
         let partStart = 0;
         for (const p of run) {
           const pr = matrixShape(p).rows;
           const a = Math.max(r, partStart);
           const b = Math.min(r + n, partStart + pr);
-          if (a < b) data.set(await rowsIn(p, a - partStart, b - partStart, format), (a - r) * rb);
+          for (let c = a; c < b; c += chunkRows) {
+            out.push(await rowsIn(p, c - partStart, Math.min(b, c + chunkRows) - partStart, format));
+          }
           partStart += pr;
         }
+        out.end();
+        this.count(n * rb);
         const at = start + r;
-        const w = await this.put(`${name}[${at}:]`, data, n * rb);
         const b = bias ? await this.put(`${name}.bias[${at}:]`, bias.subarray(at, at + n)) : undefined;
         blocks.push({ start: at, rows: n, format, w, b });
       }

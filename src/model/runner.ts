@@ -31,6 +31,8 @@ export interface RunnerOptions {
   validVocab: number;
   /** Split weights into blocks of at most this many bytes (default: the binding limit). */
   maxBlockBytes?: number;
+  /** Host bytes per upload step (default CHUNK_BYTES in gpu-weights.ts). */
+  chunkBytes?: number;
   onUpload?: (bytes: number) => void;
 }
 
@@ -106,7 +108,13 @@ export class GpuRunner {
     const { gpu, cfg } = this;
     const { hidden: C, heads: NH, kvHeads: NKV, headDim: HS, ffn: F, vocabSize: V } = cfg;
     const T = this.chunk;
-    const uploader = new WeightUploader(gpu, this.opts.dtype, this.opts.maxBlockBytes, this.opts.onUpload);
+    const uploader = new WeightUploader(
+      gpu,
+      this.opts.dtype,
+      this.opts.maxBlockBytes,
+      this.opts.onUpload,
+      this.opts.chunkBytes,
+    );
     try {
       this.weights = await uploader.all(w);
     } finally {

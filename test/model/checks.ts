@@ -189,7 +189,8 @@ export const modelChecks: ModelCheck[] = [
         rows.push(full);
       });
       // Row by row: the runner's decode step against the prefill of the whole sequence, chunked
-      // prefill (chunks of 5) and weights split into blocks smaller than a table.
+      // prefill (chunks of 5), weights split into blocks smaller than a table and uploaded in small
+      // pieces.
       const ref = await reference(files);
       const gpu = await Gpu.create();
       const runner = await GpuRunner.create(gpu, ref.cfg, ref.stored, {
@@ -198,6 +199,8 @@ export const modelChecks: ModelCheck[] = [
         validVocab: ref.cfg.vocabSize,
         prefillChunk: 5,
         maxBlockBytes: 4096,
+        // Blocks read and written in pieces that straddle rows and stacked parts.
+        chunkBytes: 100,
       });
       try {
         const V = ref.cfg.vocabSize;
