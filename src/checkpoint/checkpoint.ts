@@ -37,28 +37,37 @@ export interface Checkpoint {
 
 const GGUF = /\.gguf$/i;
 
-/** A GGUF named by the source itself: a path or URL ending in .gguf, 'owner/repo/file.gguf', or { repo, file }. */
-function splitGguf(source: ModelSource): { dir: ModelSource; file: string } | undefined {
+const isNode = () => typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * A GGUF named by the source itself: a path or URL ending in .gguf, 'owner/repo/file.gguf' (a repo's
+ * file, unless in Node a local file of that path exists), or { repo, file }.
+ */
+async function splitGguf(source: ModelSource): Promise<{ dir: ModelSource; file: string } | undefined> {
+  const hub = (repo: string, file: string, revision = 'main') => ({
+    dir: `https://huggingface.co/${repo}/resolve/${encodeURIComponent(revision)}`,
+    file,
+  });
   if (typeof source === 'object' && source !== null && isRepoFile(source)) {
     const { repo, file, revision } = source as unknown as { repo: string; file: string; revision?: string };
-    const url = `https://huggingface.co/${repo}/resolve/${encodeURIComponent(revision ?? 'main')}`;
-    return { dir: url, file };
+    return hub(repo, file, revision);
   }
   if (typeof source !== 'string' || !GGUF.test(source)) return undefined;
+  const repo = /^([\w.-]+\/[\w.-]+)\/(.+)$/.exec(source);
+  if (repo && !source.includes('://') && !/^[./~]/.test(source)) {
+    const local =
+      isNode() &&
+      (await import('node:fs/promises').then(({ stat }) =>
+        stat(source).then(
+          () => true,
+          () => false,
+        ),
+      ));
+    if (!local) return hub(repo[1], repo[2]);
+  }
   const at = source.lastIndexOf('/');
   if (at < 0) return { dir: '.', file: source };
-  const dir = source.slice(0, at);
-  // 'owner/repo/sub/file.gguf' (not a URL, not an explicit path): the repo is the first two parts.
-  const repo = /^([\w.-]+\/[\w.-]+)\/(.+)$/.exec(source);
-  if (
-    repo &&
-    !source.includes('://') &&
-    !/^[./~]/.test(source) &&
-    !(globalThis as { process?: unknown }).process
-  ) {
-    return { dir: repo[1], file: repo[2] };
-  }
-  return { dir: dir || '/', file: source.slice(at + 1) };
+  return { dir: source.slice(0, at) || '/', file: source.slice(at + 1) };
 }
 
 function isRepoFile(o: object): boolean {
@@ -74,7 +83,7 @@ function isRepoFile(o: object): boolean {
 
 /** Opens a model source of either format and reads its config, tokenizer and tensor layout. */
 export async function openCheckpoint(source: ModelSource, opts: SourceOptions = {}): Promise<Checkpoint> {
-  const named = splitGguf(source);
+  const named = await splitGguf(source);
   if (named) return openGguf(openSource(named.dir, opts), named.file);
   const files = openSource(source, opts);
   if (!(await files.has('config.json'))) {

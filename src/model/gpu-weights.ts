@@ -168,7 +168,8 @@ export class WeightUploader {
     /** Host bytes per read-convert-write step (a multiple of 4; tests force small ones). */
     readonly chunkBytes = CHUNK_BYTES,
   ) {
-    if (chunkBytes % 4 !== 0 || chunkBytes < 4) throw new Error(`chunkBytes ${chunkBytes} is not a positive multiple of 4`);
+    if (chunkBytes % 4 !== 0 || chunkBytes < 4)
+      throw new Error(`chunkBytes ${chunkBytes} is not a positive multiple of 4`);
   }
 
   private async put(name: string, data: ArrayBufferView): Promise<GPUBuffer> {
