@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TINYSTORIES_GOLDEN } from './model/checks';
+import { STORIES260K_GOLDEN } from './model/gguf-checks';
 
 const run = promisify(execFile);
 const bin = new URL('../bin/wgpt.js', import.meta.url).pathname;
@@ -67,6 +68,26 @@ describe('wgpt CLI', () => {
     expect(r.stderr).not.toMatch(/wgpt:/);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).tokenIds).toHaveLength(5);
+  });
+
+  it('tells the golden story of stories260K.gguf, and quantizes the default model with --dtype q8', async () => {
+    const gguf = new URL('../models/stories260K-gguf/stories260K.gguf', import.meta.url).pathname;
+    const r = await wgpt(
+      ...['generate', '--model', gguf, '--prompt', 'Once upon a time', '--temperature', '0'],
+      ...['--max-tokens', '40', '--tuning', 'off'],
+    );
+    expect(r.stderr).not.toMatch(/wgpt:/);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith(`Once upon a time${STORIES260K_GOLDEN.slice(0, 100)}`)).toBe(true);
+    const q = await wgpt(
+      ...['generate', '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '8'],
+      ...['--dtype', 'q8', '--tuning', 'off', '--json'],
+    );
+    expect(q.code).toBe(0);
+    expect(JSON.parse(q.stdout).tokenIds).toHaveLength(8);
+    const bad = await wgpt('generate', '--prompt', 'x', '--dtype', 'q3');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--dtype.*f32, f16, q8, q4/);
   });
 
   it('rejects a bad option with a typed message and exit code 1', async () => {
