@@ -25,7 +25,8 @@
 //   (layout, packing, quantized blocks along k) is one implementation of w4 and wdot; w4x4 is four
 //   w4 unless the format is stored along n (KN), where loading along n shares words and rows.
 //   Float formats have KC = 4 and wdot = dot(x4, w4); quantized ones KC = 32, a block (or a k-quant
-//   sub-block) whose scales wdot decodes once. TILE steps k by quads (w4x4; a quantized w4 decodes
+//   sub-block) whose scales wdot decodes once: wdot(m, n, k) = wdotx(xblock(m, k), n, k), so GEMV
+//   loads the 32 values of x once for its R outputs (xblock) and each format writes only wdotx. TILE steps k by quads (w4x4; a quantized w4 decodes
 //   its quad's scales each call: a quad never straddles blocks); GEMV, COOP and SUBGROUP step by
 //   KC. Each kernel's inner loop is written once, over the loaders.
 // Variants:
@@ -216,6 +217,19 @@ fn blockAt(n: u32, k: u32, QK: u32, BYTES: u32) -> u32 {
   return (n * (params.K / QK) + k / QK) * BYTES;
 }
 
+// x[m, k..k+31] in registers: what a quantized block (or k-quant sub-block) multiplies, loaded
+// once for every output an invocation computes over it.
+fn xblock(m: u32, k: u32) -> array<vec4f, 8> {
+  var xb: array<vec4f, 8>;
+  for (var j = 0u; j < 8u; j++) { xb[j] = x4(m, k + 4u * j, false); }
+  return xb;
+}
+
+// The seam's whole-block dot product: wdotx(xblock(m, k), n, k), each format's wdotx below.
+fn wdot(m: u32, n: u32, k: u32) -> f32 {
+  return wdotx(xblock(m, k), n, k);
+}
+
 #if ${Q8_0}
 // q8_0 (34 B: d, qs[32] i8): x = d * q.
 fn w4(n: u32, k: u32, tail: bool) -> vec4f {
@@ -225,7 +239,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A whole block: the 9 words holding it (qs straddle words when the block starts at 4i).
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 32u, 34u);
   let i = b >> 2u;
   let split = (b & 2u) == 0u;
@@ -234,10 +248,10 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
   var acc = 0.0;
   for (var j = 0u; j < 8u; j++) {
     let hi = w[i + 1u + j];
-    acc += dot(x4(m, k + 4u * j, false), d * sbytes4(pick(lo, hi, split)));
+    acc += dot(xb[j], sbytes4(pick(lo, hi, split)));
     lo = hi;
   }
-  return acc;
+  return d * acc;
 }
 #elif ${Q4_0}
 // q4_0 (18 B: d, qs[16]): value j < 16 is the low nibble of qs[j], j >= 16 the high nibble of
@@ -251,21 +265,23 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A whole block: quads j and j+4 are the low and high nibbles of qs word j.
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 32u, 18u);
   let i = b >> 2u;
   let split = (b & 2u) == 0u;
   var lo = w[i];
   let d = unpack2x16float(select(lo >> 16u, lo, split)).x;
+  // d * sum x (q - 8) = d * (sum x q - 8 sum x).
   var acc = 0.0;
+  var xs = vec4f(0.0);
   for (var j = 0u; j < 4u; j++) {
     let hi = w[i + 1u + j];
     let q = pick(lo, hi, split);
-    acc += dot(x4(m, k + 4u * j, false), d * (bytes4(q & 0x0f0f0f0fu) - 8.0));
-    acc += dot(x4(m, k + 16u + 4u * j, false), d * (bytes4((q >> 4u) & 0x0f0f0f0fu) - 8.0));
+    acc += dot(xb[j], bytes4(q & 0x0f0f0f0fu)) + dot(xb[4u + j], bytes4((q >> 4u) & 0x0f0f0f0fu));
+    xs += xb[j] + xb[4u + j];
     lo = hi;
   }
-  return acc;
+  return d * (acc - 8.0 * dot(xs, vec4f(1.0)));
 }
 #elif ${Q4_1}
 // q4_1 (20 B: d, m, qs[16]), nibbles as q4_0: x = d * q + m.
@@ -279,14 +295,14 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A whole block: quads j and j+4 are the low and high nibbles of qs word j.
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let i = blockAt(n, k, 32u, 20u) >> 2u;
   let dm = unpack2x16float(w[i]);
   var acc = 0.0;
   for (var j = 0u; j < 4u; j++) {
     let q = w[i + 1u + j];
-    acc += dot(x4(m, k + 4u * j, false), dm.x * bytes4(q & 0x0f0f0f0fu) + dm.y);
-    acc += dot(x4(m, k + 16u + 4u * j, false), dm.x * bytes4((q >> 4u) & 0x0f0f0f0fu) + dm.y);
+    acc += dot(xb[j], dm.x * bytes4(q & 0x0f0f0f0fu) + dm.y);
+    acc += dot(xb[4u + j], dm.x * bytes4((q >> 4u) & 0x0f0f0f0fu) + dm.y);
   }
   return acc;
 }
@@ -303,7 +319,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A whole block (6 words: qh and qs straddle words when the block starts at 4i).
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 32u, 22u);
   let i = b >> 2u;
   let split = (b & 2u) == 0u;
@@ -317,8 +333,8 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
     let q = pick(lo, hi, split);
     let q0 = (q & 0x0f0f0f0fu) | fifthBits(qh >> (4u * j));
     let q1 = ((q >> 4u) & 0x0f0f0f0fu) | fifthBits(qh >> (16u + 4u * j));
-    acc += dot(x4(m, k + 4u * j, false), d * (bytes4(q0) - 16.0));
-    acc += dot(x4(m, k + 16u + 4u * j, false), d * (bytes4(q1) - 16.0));
+    acc += dot(xb[j], d * (bytes4(q0) - 16.0));
+    acc += dot(xb[4u + j], d * (bytes4(q1) - 16.0));
     lo = hi;
   }
   return acc;
@@ -336,7 +352,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A whole block.
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let i = blockAt(n, k, 32u, 24u) >> 2u;
   let dm = unpack2x16float(w[i]);
   let qh = w[i + 1u];
@@ -345,8 +361,8 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
     let q = w[i + 2u + j];
     let q0 = (q & 0x0f0f0f0fu) | fifthBits(qh >> (4u * j));
     let q1 = ((q >> 4u) & 0x0f0f0f0fu) | fifthBits(qh >> (16u + 4u * j));
-    acc += dot(x4(m, k + 4u * j, false), dm.x * bytes4(q0) + dm.y);
-    acc += dot(x4(m, k + 16u + 4u * j, false), dm.x * bytes4(q1) + dm.y);
+    acc += dot(xb[j], dm.x * bytes4(q0) + dm.y);
+    acc += dot(xb[4u + j], dm.x * bytes4(q1) + dm.y);
   }
   return acc;
 }
@@ -370,7 +386,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 // u32 the halves of two words when the block starts at 4i+2 (the word after the last is still in
 // the block); two scales (l < 16 and l >= 16, adjacent bytes).
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 256u, 210u);
   let v = k % 256u;
   let h = v / 128u;
@@ -391,7 +407,7 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
     let qh1 = w[ih + 1u + j];
     let lo = (select(ql, (ql >> 16u) | (ql1 << 16u), split) >> shiftLo) & 0x0f0f0f0fu;
     let hi = (select(qh, (qh >> 16u) | (qh1 << 16u), split) >> (2u * g)) & 0x03030303u;
-    acc += dot(x4(m, k + 4u * j, false), select(s1, s0, j < 4u) * (bytes4(lo | (hi << 4u)) - 32.0));
+    acc += dot(xb[j], select(s1, s0, j < 4u) * (bytes4(lo | (hi << 4u)) - 32.0));
     ql = ql1;
     qh = qh1;
   }
@@ -426,7 +442,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A sub-block of 32: one scale and min, 8 words of qs.
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 256u, 144u);
   let j = k % 256u / 32u;
   let dm = unpack2x16float(w[b >> 2u]);
@@ -438,7 +454,7 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
   var acc = 0.0;
   for (var i = 0u; i < 8u; i++) {
     let q = (w[iq + i] >> shift) & 0x0f0f0f0fu;
-    acc += dot(x4(m, k + 4u * i, false), scale * bytes4(q) - offset);
+    acc += dot(xb[i], scale * bytes4(q) - offset);
   }
   return acc;
 }
@@ -458,7 +474,7 @@ fn w4(n: u32, k: u32, tail: bool) -> vec4f {
 
 // A sub-block of 32: one scale and min, 8 words of qs and 8 of qh.
 const KC = 32u;
-fn wdot(m: u32, n: u32, k: u32) -> f32 {
+fn wdotx(xb: array<vec4f, 8>, n: u32, k: u32) -> f32 {
   let b = blockAt(n, k, 256u, 176u);
   let j = k % 256u / 32u;
   let dm = unpack2x16float(w[b >> 2u]);
@@ -471,7 +487,7 @@ fn wdot(m: u32, n: u32, k: u32) -> f32 {
   var acc = 0.0;
   for (var i = 0u; i < 8u; i++) {
     let q = ((w[iq + i] >> shift) & 0x0f0f0f0fu) | (((w[ih + i] >> j) & 0x01010101u) << 4u);
-    acc += dot(x4(m, k + 4u * i, false), scale * bytes4(q) - offset);
+    acc += dot(xb[i], scale * bytes4(q) - offset);
   }
   return acc;
 }
@@ -552,10 +568,11 @@ fn store(m: u32, n: u32, acc: f32) {
 // The dot products of x[m, k..k+KC-1] with the same k of outputs n0..n0+3 (only the first R used).
 fn dotR(m: u32, n0: u32, k: u32, tail: bool) -> vec4f {
   let n = min(n0 + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u));
-  var d = vec4f(wdot(m, n.x, k), 0.0, 0.0, 0.0);
-  if (R > 1u) { d.y = wdot(m, n.y, k); }
-  if (R > 2u) { d.z = wdot(m, n.z, k); }
-  if (R > 3u) { d.w = wdot(m, n.w, k); }
+  let xb = xblock(m, k);
+  var d = vec4f(wdotx(xb, n.x, k), 0.0, 0.0, 0.0);
+  if (R > 1u) { d.y = wdotx(xb, n.y, k); }
+  if (R > 2u) { d.z = wdotx(xb, n.z, k); }
+  if (R > 3u) { d.w = wdotx(xb, n.w, k); }
   return d;
 }
 #else
