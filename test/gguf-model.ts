@@ -77,6 +77,9 @@ export function ggufFromHf(
 ): Uint8Array {
   const cfg = JSON.parse(files['config.json'] as string);
   const gpt2 = cfg.model_type === 'gpt2';
+  // llama.cpp's llama files rotate adjacent pairs (q, k permuted at conversion); qwen2's keep halves.
+  const arch = gpt2 ? 'gpt2' : cfg.model_type === 'qwen2' ? 'qwen2' : 'llama';
+  const permute = arch === 'llama';
   const st = files['model.safetensors'] as Uint8Array;
   const { tensors } = parseSafetensorsHeader('model.safetensors', st, st.length);
   const out = [];
@@ -89,9 +92,9 @@ export function ggufFromHf(
       values = transpose(values, shape[0], shape[1]);
       shape = [shape[1], shape[0]];
     }
-    if (!gpt2 && /attn_q\.(weight|bias)$/.test(name))
+    if (permute && /attn_q\.(weight|bias)$/.test(name))
       values = permuteHeads(values, cfg.num_attention_heads, shape[1] ?? 1);
-    if (!gpt2 && /attn_k\.(weight|bias)$/.test(name)) {
+    if (permute && /attn_k\.(weight|bias)$/.test(name)) {
       values = permuteHeads(values, cfg.num_key_value_heads ?? cfg.num_attention_heads, shape[1] ?? 1);
     }
     const dims = [...shape].reverse();
@@ -99,7 +102,6 @@ export function ggufFromHf(
     if (format) out.push(ggufTensor(name, shape.length === 1 ? 'f32' : format, dims, values));
   }
   const V = cfg.vocab_size as number;
-  const arch = gpt2 ? 'gpt2' : 'llama';
   const k = (s: string) => `${arch}.${s}`;
   const metadata: GgufEntry[] = [
     meta.string('general.architecture', arch),

@@ -91,17 +91,20 @@ export const ggufChecks: ModelCheck[] = [
     },
   },
   {
-    name: 'the same random model as safetensors and as GGUF gives the same logits (llama with q/k permuted for pairs rotary; gpt2 with transposed Conv1D)',
+    name: 'the same random model as safetensors and as GGUF gives the same logits (llama with q/k permuted for pairs rotary; qwen2 with biases and half-split rotary; gpt2 with transposed Conv1D)',
     async run() {
       for (const [kind, dims] of [
         ['llama', llamaDims],
         ['gpt2', { C: 48, NH: 3, HS: 16, L: 2, V: 67, F: 96, ctx: 64 }],
+        ['qwen2', { ...llamaDims, qkvBias: true }],
       ] as const) {
-        const files = randomModel(kind, dims, 11);
+        const files = randomModel(kind === 'qwen2' ? 'llama' : kind, dims, 11);
         const st = await withModel(files, { tuning: 'off' }, (m) => m.logits(PROMPT));
         const gg = await withModel(gguf(ggufFromHf(files)), { tuning: 'off' }, async (m) => {
-          if (m.config.arch === 'llama' && m.config.rope?.layout !== 'pairs')
-            fail('GGUF llama must rotate pairs');
+          const layout = { llama: 'pairs', qwen2: 'half', gpt2: undefined }[kind];
+          if (m.config.modelType !== kind || m.config.rope?.layout !== layout) {
+            fail(`${kind}: GGUF read as ${m.config.modelType}, rotary ${m.config.rope?.layout}`);
+          }
           return m.logits(PROMPT);
         });
         expectClose(`${kind} safetensors vs GGUF`, gg, st, 2e-4, 1e-3);
