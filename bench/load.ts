@@ -41,6 +41,7 @@ import { f16Bits } from '../src/formats/f16';
 import type { StorageFormat } from '../src/formats/formats';
 import { loadModel } from '../src/model/model';
 import type { LoadProgress } from '../src/types';
+import { placeholderVocab } from '../test/gguf-model';
 import { dataOffsets, type GgufEntry, type GgufWriteTensor, meta, writeGguf } from '../test/gguf-writer';
 
 const { values } = parseArgs({
@@ -127,23 +128,8 @@ function metadata(): GgufEntry[] {
     meta.f32(k('attention.layer_norm_rms_epsilon'), 1e-5),
     meta.f32(k('rope.freq_base'), 500000),
     meta.u32(k('vocab_size'), V),
-    // A SentencePiece-style vocabulary of V tokens (test/gguf-model.ts): the bench feeds ids.
-    meta.string('tokenizer.ggml.model', 'llama'),
-    meta.strings(
-      'tokenizer.ggml.tokens',
-      Array.from({ length: V }, (_, i) => ['<unk>', '<s>', '</s>'][i] ?? `▁t${i}`),
-    ),
-    meta.f32s(
-      'tokenizer.ggml.scores',
-      Array.from({ length: V }, (_, i) => -i),
-    ),
-    meta.i32s(
-      'tokenizer.ggml.token_type',
-      Array.from({ length: V }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : 1)),
-    ),
-    meta.u32('tokenizer.ggml.bos_token_id', 1),
-    meta.u32('tokenizer.ggml.eos_token_id', 2),
-    meta.u32('tokenizer.ggml.unknown_token_id', 0),
+    // A placeholder vocabulary: the bench feeds ids.
+    ...placeholderVocab(V),
   ];
 }
 

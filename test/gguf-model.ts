@@ -69,6 +69,31 @@ function permuteHeads(w: Float32Array, heads: number, rowLength: number): Float3
   return out;
 }
 
+/**
+ * A SentencePiece-style vocabulary of V tokens ('<unk>', '<s>', '</s>', then '▁t3'...), for models
+ * whose tests feed token ids.
+ */
+export function placeholderVocab(V: number): GgufEntry[] {
+  return [
+    meta.string('tokenizer.ggml.model', 'llama'),
+    meta.strings(
+      'tokenizer.ggml.tokens',
+      Array.from({ length: V }, (_, i) => ['<unk>', '<s>', '</s>'][i] ?? `▁t${i}`),
+    ),
+    meta.f32s(
+      'tokenizer.ggml.scores',
+      Array.from({ length: V }, (_, i) => -i),
+    ),
+    meta.i32s(
+      'tokenizer.ggml.token_type',
+      Array.from({ length: V }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : 1)),
+    ),
+    meta.u32('tokenizer.ggml.bos_token_id', 1),
+    meta.u32('tokenizer.ggml.eos_token_id', 2),
+    meta.u32('tokenizer.ggml.unknown_token_id', 0),
+  ];
+}
+
 /** A GGUF file of the same model as a random Hugging Face file map (config.json + model.safetensors). */
 export function ggufFromHf(
   files: Files,
@@ -124,23 +149,8 @@ export function ggufFromHf(
               ]
             : []),
         ]),
-    // A SentencePiece-style vocabulary of V tokens: the ids are what the checks feed.
-    meta.string('tokenizer.ggml.model', 'llama'),
-    meta.strings(
-      'tokenizer.ggml.tokens',
-      Array.from({ length: V }, (_, i) => ['<unk>', '<s>', '</s>'][i] ?? `▁t${i}`),
-    ),
-    meta.f32s(
-      'tokenizer.ggml.scores',
-      Array.from({ length: V }, (_, i) => -i),
-    ),
-    meta.i32s(
-      'tokenizer.ggml.token_type',
-      Array.from({ length: V }, (_, i) => (i === 0 ? 2 : i < 3 ? 3 : 1)),
-    ),
-    meta.u32('tokenizer.ggml.bos_token_id', 1),
-    meta.u32('tokenizer.ggml.eos_token_id', 2),
-    meta.u32('tokenizer.ggml.unknown_token_id', 0),
+    // Token ids are what the checks feed.
+    ...placeholderVocab(V),
   ];
   return writeGguf({ version: 3, metadata, tensors: out });
 }
