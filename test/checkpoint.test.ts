@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../src/checkpoint/checkpoint';
-import { ModelLoadError } from '../src/errors';
+import { ModelLoadError, UnsupportedModelError } from '../src/errors';
+import { randomModel } from '../src/model/testing';
+import { ggufFromHf } from './gguf-model';
+import { ggufTensor } from './gguf-writer';
 
 const GGUF_PATH = fileURLToPath(new URL('../models/stories260K-gguf/stories260K.gguf', import.meta.url));
 const bytes = readFileSync(GGUF_PATH);
@@ -68,6 +71,15 @@ describe('openCheckpoint', () => {
     });
     expect(ckpt.config.layers).toBe(5);
     expect(log.filter((l) => l.startsWith('GET')).length).toBe(1);
+  });
+
+  it('refuses Llama 3.1-style rotary frequency factors instead of running without them', async () => {
+    const files = randomModel('llama', { C: 32, NH: 2, L: 1, V: 16, F: 32, ctx: 16 }, 1);
+    const extra = [ggufTensor('rope_freqs.weight', 'f32', [8], new Float32Array(8).fill(1))];
+    await expect(openCheckpoint({ 'm.gguf': ggufFromHf(files, undefined, extra) })).rejects.toThrow(
+      UnsupportedModelError,
+    );
+    await expect(openCheckpoint({ 'm.gguf': ggufFromHf(files) })).resolves.toMatchObject({ format: 'gguf' });
   });
 
   it('asks which GGUF to load when a folder holds several, and names a missing file', async () => {

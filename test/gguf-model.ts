@@ -8,7 +8,7 @@ import { parseSafetensorsHeader, SAFETENSORS_FORMAT } from '../src/checkpoint/sa
 import { transpose } from '../src/formats/convert';
 import type { StorageFormat } from '../src/formats/formats';
 import { dequantize } from '../src/formats/quant';
-import { type GgufEntry, ggufTensor, meta, writeGguf } from './gguf-writer';
+import { type GgufEntry, type GgufWriteTensor, ggufTensor, meta, writeGguf } from './gguf-writer';
 
 type Files = Record<string, Uint8Array | string>;
 
@@ -99,6 +99,8 @@ export function ggufFromHf(
   files: Files,
   /** A weight's format, or null to leave the tensor out. */
   formatOf: (name: string, dims: number[]) => StorageFormat | null = () => 'f32',
+  /** Tensors written after the model's. */
+  extra: GgufWriteTensor[] = [],
 ): Uint8Array {
   const cfg = JSON.parse(files['config.json'] as string);
   const gpt2 = cfg.model_type === 'gpt2';
@@ -152,5 +154,5 @@ export function ggufFromHf(
     // Token ids are what the checks feed.
     ...placeholderVocab(V),
   ];
-  return writeGguf({ version: 3, metadata, tensors: out });
+  return writeGguf({ version: 3, metadata, tensors: [...out, ...extra] });
 }

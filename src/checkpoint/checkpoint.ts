@@ -156,6 +156,12 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
     });
   }
   const config = configFromGguf(header.metadata, file);
+  if (tensors.has('rope_freqs.weight')) {
+    // Llama 3.1+ scales rotary frequencies per dimension; running without it would be silently wrong.
+    throw new UnsupportedModelError(
+      `${file}: tensor 'rope_freqs.weight' (Llama 3.1-style rotary frequency factors) is not supported`,
+    );
+  }
   // GGUF leaves the unembedding out when it is the embedding.
   config.tiedEmbeddings = !tensors.has('output.weight');
   const tokenizer = tokenizerFromGguf(header.metadata, config, file);
