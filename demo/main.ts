@@ -24,7 +24,8 @@ import {
   showNotice,
 } from './ui';
 
-const TOP_K = 10;
+/** How many next-token bars are shown (the sampler's own top-k is the Top-k field). */
+const TOP_TOKENS = 10;
 /** The embedded model, served by the page's own server (dev: the repo's models/; build: copied beside the page). */
 const DEFAULT_MODEL_URL = new URL(`../models/${DEFAULT_MODEL}/`, location.href).href;
 
@@ -210,7 +211,7 @@ async function analyze(): Promise<void> {
   const prompt = input<HTMLTextAreaElement>('prompt').value;
   const T = temperature();
   try {
-    const result = await m.analyze(prompt, TOP_K, Number.isFinite(T) && T >= 0 ? T : 1);
+    const result = await m.analyze(prompt, TOP_TOKENS, Number.isFinite(T) && T >= 0 ? T : 1);
     if (seq !== analyzeSeq) return;
     clearNotice('prompt');
     chosenToken = undefined;
@@ -255,7 +256,7 @@ async function generate(): Promise<void> {
     for await (const event of m.generate(prompt, {
       ...readOptions(),
       signal: controller.signal,
-      topK: TOP_K,
+      topTokens: TOP_TOKENS,
       topTemperature: temperature(),
       onTopTokens: (top: RankedToken[]) => {
         chosenToken = undefined;
@@ -302,7 +303,7 @@ async function redrawTopTokens(): Promise<void> {
   const m = model;
   if (!m || !Number.isFinite(T) || T < 0) return;
   try {
-    const top = await m.topTokens(TOP_K, T);
+    const top = await m.topTokens(TOP_TOKENS, T);
     if (top.length && model === m) {
       renderTopTokens(top, chosenToken);
       setCaption(captionBase);

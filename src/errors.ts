@@ -1,26 +1,44 @@
 /**
  * Typed errors for everything a user can cause or meet. Each carries a machine-readable `code`
- * so that errors crossing a worker boundary keep their type (see `errorFromJSON`).
+ * (a getter on its class, so it survives minified class names) and its fields (constructor
+ * parameters such as `maxContext`), so that errors crossing a worker boundary keep their class and
+ * every field: `toJSON` writes them all, `errorFromJSON` rebuilds the error from them.
  */
 export class WgptError extends Error {
-  readonly code: string = 'WGPT_ERROR';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message };
+  /** Stable across versions and bundles; `errorFromJSON` finds the class by it. */
+  get code(): string {
+    return 'WGPT_ERROR';
   }
+  /** Name, code, message and every field (the error's own enumerable properties). */
+  toJSON(): SerializedWgptError {
+    return { ...(this as object), name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** A wgpt error as `toJSON` writes it: its fields beside name, code and message. */
+export interface SerializedWgptError {
+  name: string;
+  code: string;
+  message: string;
+  [field: string]: unknown;
 }
 
 /** No WebGPU implementation or no adapter could be found. */
 export class GpuUnavailableError extends WgptError {
-  override readonly code = 'GPU_UNAVAILABLE';
+  override get code() {
+    return 'GPU_UNAVAILABLE' as const;
+  }
 }
 
 /** The adapter lacks a limit or feature the engine needs. */
 export class GpuLimitError extends WgptError {
-  override readonly code = 'GPU_LIMIT';
+  override get code() {
+    return 'GPU_LIMIT' as const;
+  }
   constructor(
     readonly limit: string,
     message: string,
@@ -31,7 +49,9 @@ export class GpuLimitError extends WgptError {
 
 /** A WGSL shader failed to compile or its pipeline failed to build. */
 export class ShaderCompileError extends WgptError {
-  override readonly code = 'SHADER_COMPILE';
+  override get code() {
+    return 'SHADER_COMPILE' as const;
+  }
   constructor(
     readonly kernel: string,
     readonly variant: string,
@@ -44,17 +64,23 @@ export class ShaderCompileError extends WgptError {
 
 /** A GPU operation failed validation or ran out of memory. */
 export class GpuOperationError extends WgptError {
-  override readonly code = 'GPU_OPERATION';
+  override get code() {
+    return 'GPU_OPERATION' as const;
+  }
 }
 
 /** GPU memory could not be allocated. */
 export class GpuOutOfMemoryError extends WgptError {
-  override readonly code = 'GPU_OUT_OF_MEMORY';
+  override get code() {
+    return 'GPU_OUT_OF_MEMORY' as const;
+  }
 }
 
 /** The GPU device was lost (driver reset, tab backgrounded, destroy()). */
 export class DeviceLostError extends WgptError {
-  override readonly code = 'DEVICE_LOST';
+  override get code() {
+    return 'DEVICE_LOST' as const;
+  }
   constructor(
     readonly reason: string,
     message: string,
@@ -65,7 +91,9 @@ export class DeviceLostError extends WgptError {
 
 /** A model file is malformed or does not match its config. Names the file and tensor. */
 export class ModelFormatError extends WgptError {
-  override readonly code = 'MODEL_FORMAT';
+  override get code() {
+    return 'MODEL_FORMAT' as const;
+  }
   constructor(
     readonly file: string,
     message: string,
@@ -73,14 +101,13 @@ export class ModelFormatError extends WgptError {
   ) {
     super(`${file}${tensor ? ` (tensor '${tensor}')` : ''}: ${message}`);
   }
-  override toJSON() {
-    return { ...super.toJSON(), file: this.file, tensor: this.tensor };
-  }
 }
 
 /** A model file could not be fetched or read. */
 export class ModelLoadError extends WgptError {
-  override readonly code = 'MODEL_LOAD';
+  override get code() {
+    return 'MODEL_LOAD' as const;
+  }
   constructor(
     readonly file: string,
     message: string,
@@ -88,19 +115,20 @@ export class ModelLoadError extends WgptError {
   ) {
     super(`${file}: ${message}`, options);
   }
-  override toJSON() {
-    return { ...super.toJSON(), file: this.file };
-  }
 }
 
 /** The model's architecture is not one wgpt implements. */
 export class UnsupportedModelError extends WgptError {
-  override readonly code = 'UNSUPPORTED_MODEL';
+  override get code() {
+    return 'UNSUPPORTED_MODEL' as const;
+  }
 }
 
 /** The prompt (plus requested tokens) does not fit in the model's context. */
 export class ContextLengthError extends WgptError {
-  override readonly code = 'CONTEXT_LENGTH';
+  override get code() {
+    return 'CONTEXT_LENGTH' as const;
+  }
   constructor(
     readonly tokens: number,
     readonly maxContext: number,
@@ -112,25 +140,46 @@ export class ContextLengthError extends WgptError {
 
 /** An option has an impossible value. Names the option. */
 export class InvalidOptionError extends WgptError {
-  override readonly code = 'INVALID_OPTION';
+  override get code() {
+    return 'INVALID_OPTION' as const;
+  }
   constructor(
     readonly option: string,
     message: string,
   ) {
     super(`invalid option '${option}': ${message}`);
   }
-  override toJSON() {
-    return { ...super.toJSON(), option: this.option };
-  }
 }
 
 /** The model was disposed or is busy with another generation. */
 export class ModelStateError extends WgptError {
-  override readonly code = 'MODEL_STATE';
+  override get code() {
+    return 'MODEL_STATE' as const;
+  }
 }
 
-const byCode: Record<string, new (...args: never[]) => WgptError> = {};
-for (const cls of [
+/**
+ * A chat template could not be applied: the model has none, the one asked for does not exist, it
+ * does not parse or render, or it refused the conversation (`reason` is its raise_exception message).
+ * `template` names the template ('default', another of the model's names, 'source' for one
+ * passed by the caller), undefined when there was none to use.
+ */
+export class ChatTemplateError extends WgptError {
+  override get code() {
+    return 'CHAT_TEMPLATE' as const;
+  }
+  constructor(
+    readonly template: string | undefined,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(template === undefined ? reason : `chat template '${template}': ${reason}`, options);
+  }
+}
+
+/** Every error class, by code and by name (the name as a fallback for data without a code). */
+const classes: (abstract new (...args: never[]) => WgptError)[] = [
+  WgptError,
   GpuUnavailableError,
   GpuLimitError,
   ShaderCompileError,
@@ -143,16 +192,29 @@ for (const cls of [
   ContextLengthError,
   InvalidOptionError,
   ModelStateError,
-]) {
-  byCode[cls.name] = cls as never;
-}
+  ChatTemplateError,
+];
+const byCode = new Map(classes.map((cls) => [(cls.prototype as WgptError).code, cls]));
+const byName = new Map(classes.map((cls) => [cls.name, cls]));
 
-/** Rebuilds an error serialized with `toJSON` (for example sent from a worker), keeping its class. */
+/**
+ * Rebuilds an error serialized with `toJSON` (for example sent from a worker): the class found by
+ * its `code` (else its name), the message, and every field as an own property. Anything else
+ * (a DOMException's name such as 'AbortError', a plain Error) becomes an Error with that name.
+ */
 export function errorFromJSON(data: { name?: string; message?: string; [k: string]: unknown }): Error {
-  const cls = data.name ? byCode[data.name] : undefined;
+  const { name, code, message, ...fields } = data;
+  const cls = (typeof code === 'string' && byCode.get(code)) || (name ? byName.get(name) : undefined);
   const err: Error = cls ? Object.create(cls.prototype) : new Error();
-  Object.assign(err, data);
-  err.message = String(data.message ?? 'unknown error');
-  if (cls) Object.defineProperty(err, 'name', { value: data.name, enumerable: false });
+  // `code` of a known class comes from its prototype; an unknown one stays a field.
+  Object.assign(err, cls ? fields : { ...fields, ...(code === undefined ? {} : { code }) });
+  Object.defineProperty(err, 'message', {
+    value: String(message ?? 'unknown error'),
+    writable: true,
+    configurable: true,
+  });
+  if (name !== undefined || cls) {
+    Object.defineProperty(err, 'name', { value: name ?? cls?.name, writable: true, configurable: true });
+  }
   return err;
 }

@@ -7,6 +7,7 @@
 
 export type { ModelConfig } from './checkpoint/config';
 export type { Tokenizer } from './checkpoint/tokenizer';
+export type { ChatMessage, ChatRole, ChatTemplateOptions } from './checkpoint/chat-template';
 export * from './errors';
 export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
 export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';

@@ -17,6 +17,7 @@
  * user-defined tokens become plain added tokens (matched in the text, decoded as written).
  */
 import { ModelFormatError } from '../errors';
+import { chatTemplateConfigFromGguf } from './chat-template';
 import type { ModelConfig } from './config';
 import { GgufKeys, type GgufMetadata, type GgufSpecialIds, ggufSpecialIds } from './gguf-config';
 import { Tokenizer } from './tokenizer';
@@ -220,7 +221,7 @@ export function ggufTokenizerJson(
     // llama.cpp decodes exactly; the library's default would turn " ." into ".".
     clean_up_tokenization_spaces: false,
   };
-  const template = chatTemplateFromGguf(metadata);
+  const template = chatTemplateConfigFromGguf(metadata);
   if (template !== undefined) tokenizerConfig.chat_template = template;
   return { json, tokenizerConfig };
 }

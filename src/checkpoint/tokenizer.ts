@@ -5,6 +5,7 @@
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from '../errors';
+import { type ChatMessage, type ChatTemplateOptions, ChatTemplates, DEFAULT_TEMPLATE } from './chat-template';
 import type { ModelConfig } from './config';
 import type { FileSource } from './source';
 
@@ -48,6 +49,8 @@ export class Tokenizer {
   readonly eosIds: number[];
   /** One more than the largest id the tokenizer knows. */
   readonly vocabSize: number;
+  /** The model's chat templates (tokenizer_config.json / GGUF metadata) and special tokens' text. */
+  readonly chatTemplates: ChatTemplates;
   private readonly byteLevel: boolean;
 
   private constructor(
@@ -58,12 +61,18 @@ export class Tokenizer {
     private readonly addEos: boolean | undefined,
     eosIds: number[],
     byteLevel: boolean,
+    tokenizerConfig: Json = {},
   ) {
     this.eosIds = eosIds;
     this.byteLevel = byteLevel;
     let max = -1;
     for (const id of hf.get_vocab(true).values()) max = Math.max(max, id);
     this.vocabSize = max + 1;
+    // The plain fallback is tokenized like a template's text, without adding special tokens: it
+    // starts with BOS's text when encoding plain text would add BOS.
+    const bos = bosId === undefined ? undefined : hf.id_to_token(bosId);
+    const addsBos = bos !== undefined && this.encode('')[0] === bosId;
+    this.chatTemplates = ChatTemplates.fromConfig(tokenizerConfig, addsBos ? bos : '');
   }
 
   /** Builds the tokenizer from tokenizer.json (required) and tokenizer_config.json / generation_config.json (optional). */
@@ -75,6 +84,14 @@ export class Tokenizer {
     const gcfg = (
       (await files.has('generation_config.json')) ? await files.readJSON('generation_config.json') : {}
     ) as Json;
+    // Recent transformers save the default chat template as its own file, which wins over the config's.
+    if (await files.has('chat_template.jinja')) {
+      const template = await files.readText('chat_template.jinja');
+      const named = Array.isArray(tcfg.chat_template)
+        ? (tcfg.chat_template as Json[]).filter((t) => t?.name !== DEFAULT_TEMPLATE)
+        : [];
+      tcfg.chat_template = named.length ? [{ name: DEFAULT_TEMPLATE, template }, ...named] : template;
+    }
     return Tokenizer.fromJSON(json, tcfg, config, gcfg);
   }
 
@@ -115,14 +132,18 @@ export class Tokenizer {
       flag(tokenizerConfig.add_eos_token),
       [...eosIds],
       byteLevel,
+      tokenizerConfig,
     );
   }
 
   /**
    * Token ids of a text. Special tokens are added by tokenizer.json's post-processor, and
    * tokenizer_config's add_bos_token / add_eos_token, when given, have the last word.
+   * `addSpecialTokens: false` adds none: for text that already holds them, such as a chat prompt.
    */
-  encode(text: string): number[] {
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    if (options.addSpecialTokens === false)
+      return this.hf.encode(text, { add_special_tokens: false }).ids.slice();
     const ids = this.hf.encode(text).ids.slice();
     if (this.bosId !== undefined && this.addBos !== undefined) {
       const has = ids[0] === this.bosId;
@@ -135,6 +156,16 @@ export class Tokenizer {
       if (!this.addEos && has && !text.endsWith(this.hf.id_to_token(this.eosId) ?? '\0')) ids.pop();
     }
     return ids;
+  }
+
+  /**
+   * The prompt text of a conversation, by the model's chat template (see chat-template.ts for the
+   * variables it sees and the plain fallback). Tokenize it with `encode(prompt, { addSpecialTokens: false })`:
+   * the template already wrote the special tokens. Throws InvalidOptionError for malformed
+   * messages, ChatTemplateError when the model has no template or the template refuses them.
+   */
+  applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions = {}): string {
+    return this.chatTemplates.apply(messages, options);
   }
 
   /** The text of token ids, special tokens left out. */

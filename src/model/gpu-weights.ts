@@ -87,8 +87,10 @@ export function uploadBytes(m: ModelWeights, dtype: Dtype | undefined): number {
     for (const p of l.parts) {
       const { rows, cols } = matrixShape(p);
       const f = gpuFormat(p.format, dtype, l.K);
-      // A KN weight kept as floats is [K, N]; in any other format it is [N, K].
-      n += l.layout === 'KN' && !isQuant(f) ? rows * gpuRowBytes(f, cols) : l.N * gpuRowBytes(f, l.K);
+      // An NK part is [n_i, K] (stacked parts such as q, k, v each count their own rows); a KN weight
+      // (one part) kept as floats is [K, N], quantized it is transposed to [N, K].
+      if (l.layout === 'NK') n += rows * gpuRowBytes(f, l.K);
+      else n += isQuant(f) ? l.N * gpuRowBytes(f, l.K) : rows * gpuRowBytes(f, cols);
     }
     small(l.b);
   };

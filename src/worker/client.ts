@@ -31,11 +31,15 @@ export interface RemoteLoadOptions extends WorkerLoadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * `GenerateOptions` (`topK` included: it filters the sampler as in `Model.generate`), with the top
+ * tokens reported at a count and temperature of the caller's choosing.
+ */
 export interface RemoteGenerateOptions extends Omit<GenerateOptions, 'onTopTokens'> {
   /** The most likely next tokens after each step, with probabilities over the whole vocabulary. */
   onTopTokens?: (top: RankedToken[], temperature: number) => void;
-  /** How many top tokens to report (default 10). */
-  topK?: number;
+  /** How many top tokens `onTopTokens` receives (default 10). */
+  topTokens?: number;
   /** Temperature for the reported probabilities (default: the sampling temperature). */
   topTemperature?: number;
 }
@@ -138,7 +142,7 @@ export class RemoteModel {
     prompt: string | { ids: number[] },
     options: RemoteGenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
-    const { signal, onTopTokens, topK = 10, topTemperature, ...rest } = options;
+    const { signal, onTopTokens, topTokens = 10, topTemperature, ...rest } = options;
     // Aborted by the caller's signal, or when the caller stops iterating early.
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
@@ -150,7 +154,7 @@ export class RemoteModel {
     let failure: unknown;
     const done = this.engine
       .request<void>(
-        { type: 'generate', prompt, options: rest, topK, topTemperature },
+        { type: 'generate', prompt, options: rest, topTokens: onTopTokens ? topTokens : 0, topTemperature },
         (m) => {
           if (m.type === 'chunk') queue.push(m.chunk);
           else if (m.type === 'done') queue.push(m.summary);

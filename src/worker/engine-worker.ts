@@ -9,7 +9,7 @@
 /// <reference lib="webworker" />
 import { ModelStateError } from '../errors';
 import { loadModel, type Model } from '../index';
-import type { LoadOptions } from '../types';
+import type { LoadOptions, TopToken } from '../types';
 import { cachedFetch, clearCache } from './cache';
 import { probabilities, topIds } from './probabilities';
 import { type ModelInfo, type RankedToken, type Request, type Response, serializeError } from './protocol';
@@ -104,26 +104,30 @@ async function handle(req: Request): Promise<void> {
       const controller = new AbortController();
       controllers.set(req.id, controller);
       liveTemperature = req.topTemperature ?? req.options.temperature ?? 1;
+      // From now on the latest row is the generation's, read back from the GPU when asked for.
+      lastRow = undefined;
       // The temperature of the probabilities the model reports with its top tokens.
       const sampling = req.options.temperature === 0 ? 1 : (req.options.temperature ?? 1);
       try {
+        const k = req.topTokens;
+        // The GPU sampler reports the top tokens at the sampling temperature; at another (the
+        // page's slider moved), or more of them than it finds, the row is read back and ranked here.
+        const onTopTokens = (top: TopToken[]) => {
+          if (liveTemperature === sampling && k <= top.length) {
+            post({ id: req.id, type: 'top', top: top.slice(0, k), temperature: liveTemperature });
+            return;
+          }
+          const T = liveTemperature;
+          m.lastLogits().then(
+            (row) => post({ id: req.id, type: 'top', top: rank(m, row, k, T), temperature: T }),
+            () => {},
+          );
+        };
+        // Without a listener on the page, none here either: greedy decoding keeps its fast path.
         const stream = m.generate(req.prompt, {
           ...req.options,
           signal: controller.signal,
-          onTopTokens: (top) => {
-            // The GPU sampler reports the top tokens at the sampling temperature; at another
-            // (the page's slider moved) the row is read back and ranked here.
-            lastRow = undefined;
-            if (liveTemperature === sampling && req.topK <= top.length) {
-              post({ id: req.id, type: 'top', top: top.slice(0, req.topK), temperature: liveTemperature });
-              return;
-            }
-            const T = liveTemperature;
-            m.lastLogits().then(
-              (row) => post({ id: req.id, type: 'top', top: rank(m, row, req.topK, T), temperature: T }),
-              () => {},
-            );
-          },
+          onTopTokens: k > 0 ? onTopTokens : undefined,
         });
         for await (const event of stream) {
           if ('done' in event) post({ id: req.id, type: 'done', summary: event });

@@ -55,7 +55,8 @@ export type Request =
       type: 'generate';
       prompt: string | { ids: number[] };
       options: WorkerGenerateOptions;
-      topK: number;
+      /** How many top tokens to send after each step ('top' messages); 0 sends none. */
+      topTokens: number;
       topTemperature?: number;
     }
   | { id: number; type: 'logits'; ids: number[] }
