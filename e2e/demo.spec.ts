@@ -148,6 +148,7 @@ test('a GGUF file chosen from disk loads, shows its architecture and tensor type
   await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
   await expect(page.locator('#model-status')).toContainText('GGUF llama, 5 layers, hidden 64');
   await expect(page.locator('#model-status')).toContainText('f32 ×48');
+  await expect(page.locator('#top-tokens li')).toHaveCount(10);
   await generate(page, { prompt: 'Once upon a time', 'temperature-number': '0', 'max-new-tokens': '20' });
   await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
   const text = (await page.locator('#output .generated').textContent()) ?? '-';
@@ -174,6 +175,8 @@ test('a GGUF from a URL is read in ranges from the cache: a second load makes no
   await page.click('#load');
   await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '3');
   expect(requests).toEqual([]);
+  // The next-token panel of the new model is drawn: its analysis is done.
+  await expect(page.locator('#top-tokens li')).toHaveCount(10);
   await generate(page, { prompt: 'Once upon a time', 'temperature-number': '0', 'max-new-tokens': '6' });
   await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
   expect(GGUF_GOLDEN.startsWith((await page.locator('#output .generated').textContent()) ?? '-')).toBe(true);
