@@ -151,7 +151,7 @@ export class InvalidOptionError extends WgptError {
   }
 }
 
-/** The model was disposed or is busy with another generation. */
+/** The model was used after dispose(). */
 export class ModelStateError extends WgptError {
   override get code() {
     return 'MODEL_STATE' as const;

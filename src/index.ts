@@ -5,14 +5,23 @@
  *   for await (const event of model.generate('Once upon a time', { temperature: 0 })) ...
  */
 
+export type { ChatMessage, ChatRole, ChatTemplateOptions } from './checkpoint/chat-template';
 export type { ModelConfig } from './checkpoint/config';
 export type { Tokenizer } from './checkpoint/tokenizer';
-export type { ChatMessage, ChatRole, ChatTemplateOptions } from './checkpoint/chat-template';
 export * from './errors';
 export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
 export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';
 export { Gpu } from './gpu/gpu';
 export type { CandidateResult, TuningChoice, TuningMode } from './gpu/tuning';
+export type {
+  Chat,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletions,
+  ChatCompletionUsage,
+  ChatFinishReason,
+} from './model/chat';
 export { DEFAULT_MODEL } from './model/default-model';
 export { type CheckpointInfo, loadModel, Model } from './model/model';
 export type * from './types';

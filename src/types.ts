@@ -99,10 +99,18 @@ export interface GenerateSummary {
   done: true;
   promptTokens: number;
   generatedTokens: number;
+  /**
+   * Prompt tokens not prefilled again: the prompt's longest common prefix with the tokens whose
+   * K/V the cache already held (the previous request's prompt and the generated tokens fed back,
+   * or the ids of the last `logits` call), at most promptTokens - 1. A conversation's next turn
+   * reuses its history this way. 0 when nothing was reused or the request never ran.
+   */
+  reusedTokens: number;
   /** Time to run the prompt through the model (prefill), ms. */
   prefillMs: number;
   /** Time from the call to the first generated token, ms. */
   timeToFirstTokenMs: number;
+  /** Prompt tokens prefilled (promptTokens - reusedTokens) per second of prefillMs. */
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
   finishReason: FinishReason;

@@ -19,6 +19,7 @@ import type {
   ModelSource,
   TopToken,
 } from '../types';
+import { type Chat, createChat } from './chat';
 import { uploadBytes } from './gpu-weights';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
@@ -95,9 +96,20 @@ export interface CheckpointInfo {
   tensorBytes: number;
 }
 
+/**
+ * Requests (generate, logits, chat completions) run one at a time, first come first served: a
+ * request that finds the model running waits in `queue` for its turn. The KV cache keeps what the
+ * last request left in it; `cachedIds` are the ids whose K/V it holds at positions 0.., so that a
+ * prompt starting with them (the next turn of a conversation) prefills only what is new.
+ */
 export class Model {
-  private busy = false;
   private disposed = false;
+  private running = false;
+  /** Waiting requests, oldest first: each is called when its turn comes. */
+  private readonly queue: (() => void)[] = [];
+  /** Token ids whose K/V are in the cache at positions 0..cachedIds.length-1. */
+  private cachedIds: number[] = [];
+  private chatApi?: Chat;
 
   /** @internal use loadModel */
   constructor(
@@ -131,11 +143,48 @@ export class Model {
     return this.gpu.adapter;
   }
 
-  private enter(): void {
+  /** OpenAI-style chat completions: `model.chat.completions.create({ messages })` (see chat.ts). */
+  get chat(): Chat {
+    this.chatApi ??= createChat(this);
+    return this.chatApi;
+  }
+
+  private checkUsable(): void {
     if (this.disposed) throw new ModelStateError('the model has been disposed');
     if (this.gpu.lostError) throw this.gpu.lostError;
-    if (this.busy) throw new ModelStateError('the model is busy: one generate() or logits() call at a time');
-    this.busy = true;
+  }
+
+  /**
+   * Waits for this request's turn. Resolves true when the request holds the model (it must call
+   * `release` when done), false when `signal` aborted first: the request then left the queue
+   * without running.
+   */
+  private acquire(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return Promise.resolve(false);
+    if (!this.running) {
+      this.running = true;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const turn = () => {
+        signal?.removeEventListener('abort', drop);
+        resolve(true);
+      };
+      const drop = () => {
+        const i = this.queue.indexOf(turn);
+        if (i >= 0) this.queue.splice(i, 1);
+        resolve(false);
+      };
+      this.queue.push(turn);
+      signal?.addEventListener('abort', drop, { once: true });
+    });
+  }
+
+  /** Hands the model to the oldest waiting request. */
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.running = false;
   }
 
   private checkIds(ids: number[], what: string): void {
@@ -149,27 +198,54 @@ export class Model {
     if (ids.length > this.maxContext) throw new ContextLengthError(ids.length, this.maxContext);
   }
 
-  /** Scores of every position: a Float32Array of ids.length x vocabSize, computed on the GPU (prefill path). */
+  /**
+   * Scores of every position: a Float32Array of ids.length x vocabSize, computed on the GPU (prefill
+   * path). Waits its turn behind earlier requests.
+   */
   async logits(ids: number[]): Promise<Float32Array> {
     this.checkIds(ids, 'ids');
-    this.enter();
+    this.checkUsable();
+    ids = ids.slice();
+    await this.acquire();
     try {
-      return await this.runner.logitsAll(ids);
+      this.checkUsable();
+      // The pass rewrites the cache from position 0: until it is done, nothing in it is known.
+      this.cachedIds = [];
+      const out = await this.runner.logitsAll(ids);
+      this.cachedIds = ids;
+      return out;
     } finally {
-      this.busy = false;
+      this.release();
     }
   }
 
   /**
    * Streams generated text: chunks `{ text, tokenId }`, then one summary (`done: true`).
    * A string prompt is tokenized as the tokenizer config says (BOS included where it asks);
-   * `{ ids }` is used exactly as given.
+   * `{ ids }` is used exactly as given. The request takes its place in the queue when iteration
+   * starts; aborting `signal` while it waits drops it from the queue, and it ends with a summary
+   * of finish reason 'abort' without running. The prompt's longest common prefix with the ids
+   * whose K/V the cache holds (the previous request's prompt and generated tokens) is not
+   * prefilled again (`reusedTokens` in the summary).
    */
   generate(prompt: string | { ids: number[] }, options: GenerateOptions = {}): AsyncGenerator<GenerateEvent> {
+    const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt?.ids;
+    return this.generateIds(ids, options, [], typeof prompt === 'string' ? 'prompt' : 'ids');
+  }
+
+  /**
+   * @internal generate from prompt ids (chat.ts), also ending with finish reason 'stop' at any of
+   * `endIds` (end-of-turn tokens), which, like EOS, never reach the text.
+   */
+  generateIds(
+    ids: number[],
+    options: GenerateOptions,
+    endIds: readonly number[],
+    what = 'ids',
+  ): AsyncGenerator<GenerateEvent> {
     // Validation runs now, so a bad call throws here rather than on the first iteration.
     const opts = validateGenerateOptions(options);
-    const ids = typeof prompt === 'string' ? this.tokenizer.encode(prompt) : prompt?.ids;
-    this.checkIds(ids, typeof prompt === 'string' ? 'prompt' : 'ids');
+    this.checkIds(ids, what);
     if (ids.length >= this.maxContext) {
       throw new ContextLengthError(
         ids.length,
@@ -178,16 +254,34 @@ export class Model {
       );
     }
     if (this.disposed) throw new ModelStateError('the model has been disposed');
-    return this.run(ids, opts, options);
+    return this.run(ids.slice(), opts, options, endIds);
   }
 
   private async *run(
     promptIds: number[],
     opts: ReturnType<typeof validateGenerateOptions>,
     raw: GenerateOptions,
+    endIds: readonly number[],
   ): AsyncGenerator<GenerateEvent> {
-    this.enter();
+    const queuedAt = performance.now();
+    if (!(await this.acquire(opts.signal))) {
+      yield {
+        done: true,
+        promptTokens: promptIds.length,
+        generatedTokens: 0,
+        reusedTokens: 0,
+        prefillMs: 0,
+        timeToFirstTokenMs: performance.now() - queuedAt,
+        prefillTokensPerSecond: 0,
+        decodeTokensPerSecond: 0,
+        finishReason: 'abort',
+        tokenIds: [],
+        promptIds,
+      };
+      return;
+    }
     try {
+      this.checkUsable();
       const started = performance.now();
       const rng = new Rng(opts.seed);
       // Pure greedy reads back the argmax; everything else is drawn by the GPU sampler, which keeps
@@ -206,7 +300,7 @@ export class Model {
       const stream = this.tokenizer.createStream();
       const stops = opts.stop;
       const holdBack = stops.length ? Math.max(...stops.map((s) => s.length)) - 1 : 0;
-      const eos = new Set(this.config.eosTokenIds.concat(this.tokenizer.eosIds));
+      const eos = new Set([...this.config.eosTokenIds, ...this.tokenizer.eosIds, ...endIds]);
       const generated: number[] = [];
       let pending = '';
       let stopped = false;
@@ -222,7 +316,17 @@ export class Model {
         return out.id;
       };
 
-      let next = pick(await this.runner.prefill(promptIds, request()));
+      // The cache holds cachedIds: reuse their common prefix with the prompt, always prefilling
+      // at least the last prompt token (its logits pick the first new token).
+      const old = this.cachedIds;
+      let reused = 0;
+      const most = Math.min(old.length, promptIds.length - 1);
+      while (reused < most && old[reused] === promptIds[reused]) reused++;
+      // kv tracks what the cache holds as passes complete: positions past it may be half written.
+      const kv = promptIds.slice(0, reused);
+      this.cachedIds = kv;
+      let next = pick(await this.runner.prefill(promptIds.slice(reused), request(), reused));
+      kv.push(...promptIds.slice(reused));
       prefillMs = performance.now() - started;
       decodeStart = performance.now();
       let pos = promptIds.length;
@@ -258,7 +362,9 @@ export class Model {
           finishReason = 'abort';
           break;
         }
-        next = pick(await this.runner.step(next, pos, request()));
+        const fed = next;
+        next = pick(await this.runner.step(fed, pos, request()));
+        kv.push(fed);
         pos++;
       }
       if (!stopped) {
@@ -270,9 +376,10 @@ export class Model {
         done: true,
         promptTokens: promptIds.length,
         generatedTokens: generated.length,
+        reusedTokens: reused,
         prefillMs,
         timeToFirstTokenMs: firstTokenAt,
-        prefillTokensPerSecond: promptIds.length / (prefillMs / 1000),
+        prefillTokensPerSecond: (promptIds.length - reused) / (prefillMs / 1000),
         decodeTokensPerSecond: generated.length > 1 ? (generated.length - 1) / (decodeMs / 1000) : 0,
         finishReason,
         tokenIds: generated,
@@ -280,7 +387,7 @@ export class Model {
       };
       yield summary;
     } finally {
-      this.busy = false;
+      this.release();
     }
   }
 

@@ -254,19 +254,24 @@ export class GpuRunner {
   }
 
   /**
-   * Prefills a prompt from position 0 and returns what `read` asks of the last position: its
-   * argmax (true), its logits row (false), or a token drawn by the GPU sampler.
+   * Prefills ids at positions from.. (default 0: a whole prompt; later, a suffix after K/V already
+   * in the cache) and returns what `read` asks of the last position: its argmax (true), its logits
+   * row (false), or a token drawn by the GPU sampler.
    */
-  prefill(ids: number[], read: true): Promise<number>;
-  prefill(ids: number[], read: false): Promise<Float32Array>;
-  prefill(ids: number[], read: SampleRequest): Promise<Sampled>;
-  prefill(ids: number[], read: true | SampleRequest): Promise<number | Sampled>;
-  async prefill(ids: number[], read: boolean | SampleRequest): Promise<number | Float32Array | Sampled> {
+  prefill(ids: number[], read: true, from?: number): Promise<number>;
+  prefill(ids: number[], read: false, from?: number): Promise<Float32Array>;
+  prefill(ids: number[], read: SampleRequest, from?: number): Promise<Sampled>;
+  prefill(ids: number[], read: true | SampleRequest, from?: number): Promise<number | Sampled>;
+  async prefill(
+    ids: number[],
+    read: boolean | SampleRequest,
+    from = 0,
+  ): Promise<number | Float32Array | Sampled> {
     const want = readOf(read);
     for (let start = 0; start < ids.length; start += this.chunk) {
       const part = ids.slice(start, start + this.chunk);
       const last = start + this.chunk >= ids.length;
-      await this.pass(part, start, this.prefillLast, false, last ? want : 'none');
+      await this.pass(part, from + start, this.prefillLast, false, last ? want : 'none');
     }
     return this.readLast(want);
   }
