@@ -60,6 +60,7 @@ export default defineConfig(({ mode }) => ({
             entry: {
               index: resolve(import.meta.dirname, 'src/index.ts'),
               cli: resolve(import.meta.dirname, 'src/cli.ts'),
+              server: resolve(import.meta.dirname, 'src/server.ts'),
             },
             formats: ['es'],
           },

@@ -3,17 +3,22 @@
  *   wgpt generate [--model <folder|url|repo-id|file.gguf>] --prompt "..." [--max-tokens N] [--temperature T]
  *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16|q8|q4]
  *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--json]
+ *   wgpt serve [--model <source>] [--port 8080] [--host 127.0.0.1] [--dtype f32|f16|q8|q4] [--kv-dtype f32|f16]
+ *              [--tuning auto|off|retune] [--max-body-bytes N] [--chat-template <file>]
  * Without --model it uses the embedded default model (models/tinystories-656k).
  */
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidOptionError, WgptError } from './errors';
 import { DTYPES } from './formats/convert';
 import { defaultModelPath } from './model/default-model';
 import { loadModel } from './model/model';
 import { validateGenerateOptions, validateLoadOptions } from './model/options';
+import { startServer } from './server';
 import type { GenerateOptions, GenerateSummary, LoadOptions } from './types';
 
 const USAGE = `usage: wgpt generate [--model <source>] --prompt "text" [options]
+       wgpt serve [--model <source>] [--port 8080] [--host 127.0.0.1] [serve options]
 
 options:
   --model <source>          a Hugging Face model folder, http(s) folder URL or repo id ('owner/name'), or a GGUF
@@ -29,6 +34,14 @@ options:
   --tuning <auto|off|retune>  kernel selection per adapter: cached timing (default), untuned defaults, or time again
   --kernel <op=variant>     force a kernel variant, e.g. --kernel matmul=gemv.r4.v4 (repeatable)
   --json                    print one JSON object with the prompt and generated token ids
+
+serve: an OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GET /v1/models)
+until Ctrl-C; takes --model, --dtype, --kv-dtype, --tuning and --kernel as above, and:
+  --port <n>                default 8080 (0: any free port)
+  --host <address>          default 127.0.0.1
+  --max-body-bytes <n>      largest request body (default 1048576); a larger one gets 413
+  --chat-template <file>    a Jinja chat template for requests that bring none (default: the model's;
+                            a model without one gets 'role: content' lines, then 'assistant:')
 `;
 
 function number(name: string, value: string | undefined): number | undefined {
@@ -41,6 +54,7 @@ function number(name: string, value: string | undefined): number | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'serve') return serve(rest);
   if (command !== 'generate') {
     process.stderr.write(command && command !== '--help' ? `unknown command '${command}'\n${USAGE}` : USAGE);
     return command === '--help' ? 0 : 2;
@@ -83,12 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   if (dtype !== undefined && !DTYPES.includes(dtype))
     throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
 
-  const kernels: Record<string, string> = {};
-  for (const k of values.kernel ?? []) {
-    const [op, variant] = k.split('=');
-    if (!op || !variant) throw new InvalidOptionError('--kernel', `expects op=variant, got '${k}'`);
-    kernels[op] = variant;
-  }
+  const kernels = kernelOptions(values.kernel);
   const load: LoadOptions = {
     dtype,
     kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
@@ -135,6 +144,78 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     model.dispose();
   }
+  return 0;
+}
+
+/** Kernel choices from repeated `--kernel op=variant`. */
+function kernelOptions(values: string[] | undefined): Record<string, string> {
+  const kernels: Record<string, string> = {};
+  for (const k of values ?? []) {
+    const [op, variant] = k.split('=');
+    if (!op || !variant) throw new InvalidOptionError('--kernel', `expects op=variant, got '${k}'`);
+    kernels[op] = variant;
+  }
+  return kernels;
+}
+
+/** `wgpt serve`: listens at once (503 until the model is loaded), prints the URL, serves until SIGINT. */
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'max-body-bytes': { type: 'string' },
+      'chat-template': { type: 'string' },
+      dtype: { type: 'string' },
+      'kv-dtype': { type: 'string' },
+      tuning: { type: 'string' },
+      kernel: { type: 'string', multiple: true },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const dtype = values.dtype as LoadOptions['dtype'];
+  if (dtype !== undefined && !DTYPES.includes(dtype))
+    throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
+  const load: LoadOptions = {
+    dtype,
+    kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
+    tuning: values.tuning as LoadOptions['tuning'],
+    kernels: kernelOptions(values.kernel),
+  };
+  validateLoadOptions(load);
+  const chatTemplate =
+    values['chat-template'] === undefined ? undefined : await readFile(values['chat-template'], 'utf8');
+  const source = values.model ?? defaultModelPath();
+  const loading = loadModel(source, load);
+  const server = await startServer(loading, {
+    port: number('--port', values.port) ?? 8080,
+    host: values.host ?? '127.0.0.1',
+    maxBodyBytes: number('--max-body-bytes', values['max-body-bytes']),
+    chatTemplate,
+    modelId: values.model ?? 'tinystories-656k',
+  }).catch(async (e) => {
+    // Not listening (port taken, bad option): free the model once it has loaded.
+    (await loading.catch(() => undefined))?.dispose();
+    throw e;
+  });
+  process.stdout.write(`wgpt: serving ${source} at ${server.url}/v1 (loading the model...)\n`);
+  try {
+    const model = await loading;
+    process.stdout.write(
+      `wgpt: model loaded (${model.adapter.architecture || model.adapter.vendor}); Ctrl-C to stop\n`,
+    );
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await server.close();
   return 0;
 }
 

@@ -1,7 +1,8 @@
 /** The built CLI (bin/wgpt.js over dist/), as a user runs it. `npm test` builds before this runs. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { TINYSTORIES_GOLDEN } from './model/checks';
 import { STORIES260K_GOLDEN } from './model/gguf-checks';
@@ -88,6 +89,46 @@ describe('wgpt CLI', () => {
     const bad = await wgpt('generate', '--prompt', 'x', '--dtype', 'q3');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--dtype.*f32, f16, q8, q4/);
+  });
+
+  it('serve: the official openai client streams a chat completion from `wgpt serve`', async () => {
+    const child = spawn('node', [bin, 'serve', '--port', '0', '--tuning', 'off'], { stdio: 'pipe' });
+    try {
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setInterval(() => {
+          if (out.includes('model loaded')) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 100);
+        child.once('exit', (code) => reject(new Error(`wgpt serve exited (${code}): ${out}`)));
+      });
+      const url = /at (http:\/\/\S+\/v1)/.exec(out)?.[1];
+      expect(url).toBeDefined();
+      const client = new OpenAI({ baseURL: url, apiKey: 'none' });
+      const stream = await client.chat.completions.create({
+        model: 'tinystories-656k',
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        max_tokens: 6,
+        temperature: 0,
+        stream: true,
+      });
+      let text = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta?.content ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(text.length).toBeGreaterThan(0);
+      expect(finish).toBe('length');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('rejects a bad option with a typed message and exit code 1', async () => {

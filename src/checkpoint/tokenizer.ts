@@ -85,7 +85,10 @@ export class Tokenizer {
       (await files.has('generation_config.json')) ? await files.readJSON('generation_config.json') : {}
     ) as Json;
     // Recent transformers save the default chat template as its own file, which wins over the config's.
-    if (await files.has('chat_template.jinja')) {
+    // It is looked for where files can be listed (folders, picked files); probing a URL folder for it
+    // would cost a failed request (and a console error in browsers) for every model without one.
+    const listed = await files.list();
+    if (listed?.includes('chat_template.jinja')) {
       const template = await files.readText('chat_template.jinja');
       const named = Array.isArray(tcfg.chat_template)
         ? (tcfg.chat_template as Json[]).filter((t) => t?.name !== DEFAULT_TEMPLATE)
