@@ -26,7 +26,13 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChatTemplateError, ContextLengthError, InvalidOptionError, WgptError } from './errors';
-import type { ChatCompletionRequest } from './model/chat';
+import {
+  type ChatCompletionRequest,
+  checkSampling,
+  FIELD_OF_OPTION,
+  SAMPLING_FIELDS,
+  samplingOptions,
+} from './model/chat';
 import type { Model } from './model/model';
 import type { FinishReason, GenerateEvent, GenerateOptions, GenerateSummary } from './types';
 
@@ -168,21 +174,7 @@ async function sendStream(res: ServerResponse, events: AsyncIterable<unknown>, s
   res.end();
 }
 
-const COMPLETION_FIELDS = new Set([
-  'model',
-  'prompt',
-  'stream',
-  'max_tokens',
-  'temperature',
-  'top_p',
-  'top_k',
-  'min_p',
-  'repetition_penalty',
-  'frequency_penalty',
-  'presence_penalty',
-  'stop',
-  'seed',
-]);
+const COMPLETION_FIELDS = new Set<string>([...SAMPLING_FIELDS, 'prompt']);
 
 /** OpenAI's default max_tokens for /v1/completions. */
 const COMPLETION_MAX_TOKENS = 16;
@@ -197,40 +189,17 @@ function completionOptions(body: Record<string, unknown>, signal: AbortSignal) {
   if (typeof prompt !== 'string' || prompt === '') {
     throw new InvalidOptionError('prompt', 'must be a non-empty string (one prompt per request)');
   }
-  for (const key of ['frequency_penalty', 'presence_penalty']) {
-    const v = get<number>(key);
-    if (v !== undefined && v !== 0) {
-      throw new InvalidOptionError(
-        key,
-        `OpenAI's additive penalties are not supported (got ${v}); use repetition_penalty`,
-      );
-    }
-  }
+  checkSampling(get);
   const stream = get<boolean>('stream');
-  if (stream !== undefined && typeof stream !== 'boolean')
-    throw new InvalidOptionError('stream', 'must be true or false');
   const stop = get<string | string[]>('stop');
   const options: GenerateOptions = {
+    ...samplingOptions(get),
     maxNewTokens: get<number>('max_tokens') ?? COMPLETION_MAX_TOKENS,
-    temperature: get('temperature'),
-    topP: get('top_p'),
-    topK: get('top_k'),
-    minP: get('min_p'),
-    repetitionPenalty: get('repetition_penalty'),
-    seed: get('seed'),
     stop: typeof stop === 'string' ? [stop] : stop,
     signal,
   };
   return { prompt, options, stream: stream === true };
 }
-
-const OPTION_FIELD: Record<string, string> = {
-  maxNewTokens: 'max_tokens',
-  topP: 'top_p',
-  topK: 'top_k',
-  minP: 'min_p',
-  repetitionPenalty: 'repetition_penalty',
-};
 
 function randomId(prefix: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
@@ -281,9 +250,9 @@ async function completions(
   try {
     events = model.generate(prompt, options);
   } catch (e) {
-    if (e instanceof InvalidOptionError && OPTION_FIELD[e.option]) {
+    if (e instanceof InvalidOptionError && FIELD_OF_OPTION[e.option]) {
       throw new InvalidOptionError(
-        OPTION_FIELD[e.option],
+        FIELD_OF_OPTION[e.option],
         e.message.replace(/^invalid option '[^']*': /, ''),
       );
     }

@@ -109,12 +109,11 @@ export interface Chat {
 /** Template tokens that end an assistant turn (ChatML, Llama 3, Gemma, Phi-3). */
 export const END_OF_TURN_TOKENS = ['<|im_end|>', '<|eot_id|>', '<end_of_turn>', '<|end|>'];
 
-const KNOWN_FIELDS = new Set([
-  'messages',
+/** Request fields /v1/chat/completions and /v1/completions share: the sampling and length ones. */
+export const SAMPLING_FIELDS = [
   'model',
   'stream',
   'max_tokens',
-  'max_completion_tokens',
   'temperature',
   'top_p',
   'top_k',
@@ -124,13 +123,19 @@ const KNOWN_FIELDS = new Set([
   'presence_penalty',
   'stop',
   'seed',
+] as const;
+
+const KNOWN_FIELDS = new Set<string>([
+  ...SAMPLING_FIELDS,
+  'messages',
+  'max_completion_tokens',
   'signal',
   'chat_template',
   'chat_template_kwargs',
 ]);
 
 /** GenerateOptions names back to the request's, for errors from validateGenerateOptions. */
-const FIELD_OF_OPTION: Record<string, string> = {
+export const FIELD_OF_OPTION: Record<string, string> = {
   maxNewTokens: 'max_tokens',
   topP: 'top_p',
   topK: 'top_k',
@@ -146,6 +151,38 @@ function endOfTurnIds(model: Model): number[] {
     if (enc.length === 1 && model.tokenizer.tokenText(enc[0]) === text) ids.push(enc[0]);
   }
   return ids;
+}
+
+/** A request field's value, null read as unset. */
+type Field = <T>(key: (typeof SAMPLING_FIELDS)[number]) => T | undefined;
+
+/** Checks the shared fields GenerateOptions does not check itself: OpenAI's additive penalties and `stream`. */
+export function checkSampling(get: Field): void {
+  for (const key of ['frequency_penalty', 'presence_penalty'] as const) {
+    const v = get<number>(key);
+    if (v !== undefined && v !== 0) {
+      throw new InvalidOptionError(
+        key,
+        `OpenAI's additive penalties are not supported (got ${v}); use repetition_penalty (multiplicative, 1 = none)`,
+      );
+    }
+  }
+  const stream = get<boolean>('stream');
+  if (stream !== undefined && typeof stream !== 'boolean') {
+    throw new InvalidOptionError('stream', 'must be true or false');
+  }
+}
+
+/** The sampling options of a request's fields (validated later by validateGenerateOptions). */
+export function samplingOptions(get: Field): GenerateOptions {
+  return {
+    temperature: get('temperature'),
+    topP: get('top_p'),
+    topK: get('top_k'),
+    minP: get('min_p'),
+    repetitionPenalty: get('repetition_penalty'),
+    seed: get('seed'),
+  };
 }
 
 interface Prepared {
@@ -167,19 +204,7 @@ function prepare(model: Model, request: ChatCompletionRequest): Prepared {
   }
   const r = request as unknown as Record<string, unknown>;
   const get = <T>(key: keyof ChatCompletionRequest): T | undefined => (r[key] ?? undefined) as T | undefined;
-  for (const key of ['frequency_penalty', 'presence_penalty'] as const) {
-    const v = get<number>(key);
-    if (v !== undefined && v !== 0) {
-      throw new InvalidOptionError(
-        key,
-        `OpenAI's additive penalties are not supported (got ${v}); use repetition_penalty (multiplicative, 1 = none)`,
-      );
-    }
-  }
-  const stream = get<boolean>('stream');
-  if (stream !== undefined && typeof stream !== 'boolean') {
-    throw new InvalidOptionError('stream', 'must be true or false');
-  }
+  checkSampling(get);
   const maxTokens = get<number>('max_tokens');
   const maxCompletion = get<number>('max_completion_tokens');
   if (maxTokens !== undefined && maxCompletion !== undefined && maxTokens !== maxCompletion) {
@@ -216,13 +241,8 @@ function prepare(model: Model, request: ChatCompletionRequest): Prepared {
     );
   }
   const options: GenerateOptions = {
+    ...samplingOptions(get),
     maxNewTokens: max ?? room,
-    temperature: get('temperature'),
-    topP: get('top_p'),
-    topK: get('top_k'),
-    minP: get('min_p'),
-    repetitionPenalty: get('repetition_penalty'),
-    seed: get('seed'),
     stop,
     signal: request.signal,
   };
