@@ -36,6 +36,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { CHROMIUM_LAUNCH } from '../e2e/chromium';
 import type { LoadPageResult } from '../e2e/load-page';
 import { f16Bits } from '../src/formats/f16';
 import type { StorageFormat } from '../src/formats/formats';
@@ -43,6 +44,7 @@ import { loadModel } from '../src/model/model';
 import type { LoadProgress } from '../src/types';
 import { placeholderVocab } from '../test/gguf-model';
 import { dataOffsets, type GgufEntry, type GgufWriteTensor, meta, writeGguf } from '../test/gguf-writer';
+import { rng } from '../test/kernels/harness';
 
 const { values } = parseArgs({
   options: {
@@ -133,18 +135,6 @@ function metadata(): GgufEntry[] {
   ];
 }
 
-/** mulberry32: a seeded uniform [0, 1) generator. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `blocks` q8_0 blocks: scales uniform in [0.5e-3, 1.5e-3], quants uniform in [-127, 127]. */
 function q8Pool(blocks: number, next: () => number): Uint8Array {
   const out = new Uint8Array(blocks * Q8_BLOCK);
@@ -168,7 +158,7 @@ function f16Pool(n: number, next: () => number): Uint8Array {
 
 /** Writes the file in chunks: the header, then each tensor from a repeated pool, padded to 32. */
 function writeFile(path: string, tensors: GgufWriteTensor[]): number {
-  const next = uniform(1234);
+  const next = rng(1234);
   const pools: Partial<Record<StorageFormat, Uint8Array>> = {
     q8_0: q8Pool(1 << 17, next), // 4.5 MB
     f16: f16Pool(1 << 21, next), // 4 MB
@@ -381,19 +371,8 @@ async function browserRun(path: string, port: number): Promise<RunFigures & { se
   });
   await server.listen();
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--enable-unsafe-webgpu',
-      '--enable-features=Vulkan',
-      '--use-webgpu-adapter=swiftshader',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--enable-precise-memory-info',
-    ],
+    ...CHROMIUM_LAUNCH,
+    args: [...CHROMIUM_LAUNCH.args, '--enable-precise-memory-info'],
   });
   try {
     const page = await browser.newPage();
