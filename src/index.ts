@@ -8,6 +8,7 @@
 export type { ChatMessage, ChatRole, ChatTemplateOptions } from './checkpoint/chat-template';
 export type { ModelConfig } from './checkpoint/config';
 export type { Tokenizer } from './checkpoint/tokenizer';
+export type { ChatInfo, CheckpointInfo, Engine, EngineInfo, NamedToken } from './engine';
 export * from './errors';
 export type { GpuWeightFormat, QuantFormat, StorageFormat } from './formats/formats';
 export { type AdapterSummary, getGpu, requestDevice } from './gpu/device';
@@ -23,5 +24,5 @@ export type {
   ChatFinishReason,
 } from './model/chat';
 export { DEFAULT_MODEL } from './model/default-model';
-export { type CheckpointInfo, loadModel, Model } from './model/model';
+export { loadModel, Model } from './model/model';
 export type * from './types';

@@ -1,5 +1,6 @@
 /**
- * A local OpenAI-compatible HTTP server over one model (Node only: node:http, no framework).
+ * A local OpenAI-compatible HTTP server over one model (Node only: node:http, no framework). The
+ * model is any `Engine` (src/engine.ts): a `Model` in this thread, or one behind a worker.
  *
  *   POST /v1/chat/completions  `model.chat.completions.create`, JSON or server-sent events
  *   POST /v1/completions       a prompt string through `model.generate` (OpenAI's text_completion)
@@ -25,6 +26,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Engine } from './engine';
 import { ChatTemplateError, ContextLengthError, InvalidOptionError, WgptError } from './errors';
 import {
   type ChatCompletionRequest,
@@ -33,7 +35,6 @@ import {
   SAMPLING_FIELDS,
   samplingOptions,
 } from './model/chat';
-import type { Model } from './model/model';
 import type { FinishReason, GenerateEvent, GenerateOptions, GenerateSummary } from './types';
 
 export interface ServerOptions {
@@ -91,11 +92,11 @@ export function errorResponse(e: unknown): { status: number; body: { error: Reco
 }
 
 /** The template chat requests get when they bring none: the option's, else the plain one for a model without any. */
-function defaultChatTemplate(model: Model, option: string | undefined): string | undefined {
+async function defaultChatTemplate(model: Engine, option: string | undefined): Promise<string | undefined> {
   if (option !== undefined) return option;
   const messages = [{ role: 'user' as const, content: '' }];
   try {
-    model.tokenizer.applyChatTemplate(messages);
+    await model.applyChatTemplate(messages);
     return undefined;
   } catch (e) {
     if (!(e instanceof ChatTemplateError)) throw e;
@@ -103,7 +104,7 @@ function defaultChatTemplate(model: Model, option: string | undefined): string |
   // Throws too when the model has named templates but no default: the request must pick one.
   let plain: string;
   try {
-    plain = model.tokenizer.applyChatTemplate(messages, { fallback: 'plain' });
+    plain = await model.applyChatTemplate(messages, { fallback: 'plain' });
   } catch {
     return undefined;
   }
@@ -239,7 +240,7 @@ async function* completionChunks(
 }
 
 async function completions(
-  model: Model,
+  model: Engine,
   modelId: string,
   body: Record<string, unknown>,
   res: ServerResponse,
@@ -271,7 +272,7 @@ async function completions(
 }
 
 async function chatCompletions(
-  model: Model,
+  model: Engine,
   modelId: string,
   body: Record<string, unknown>,
   res: ServerResponse,
@@ -289,7 +290,7 @@ async function chatCompletions(
   return sendStream(res, chunks, signal);
 }
 
-type ModelOrLoader = Model | Promise<Model> | (() => Promise<Model>);
+type ModelOrLoader = Engine | Promise<Engine> | (() => Promise<Engine>);
 
 /**
  * Serves `model` (or the model a promise or loader resolves to: until it does, requests get
@@ -304,12 +305,12 @@ export async function startServer(model: ModelOrLoader, options: ServerOptions =
     throw new InvalidOptionError('maxBodyBytes', `must be an integer >= 1, got ${maxBodyBytes}`);
   }
   const owned = typeof model === 'function' || model instanceof Promise;
-  let loaded: { model: Model; id: string; template: string | undefined } | undefined;
+  let loaded: { model: Engine; id: string; template: string | undefined } | undefined;
   let loadError: unknown;
   const loading = (typeof model === 'function' ? model() : Promise.resolve(model))
-    .then((m) => {
+    .then(async (m) => {
       const id = options.modelId ?? m.checkpoint.source;
-      loaded = { model: m, id, template: defaultChatTemplate(m, options.chatTemplate) };
+      loaded = { model: m, id, template: await defaultChatTemplate(m, options.chatTemplate) };
     })
     .catch((e) => {
       loadError = e;
@@ -385,7 +386,7 @@ export async function startServer(model: ModelOrLoader, options: ServerOptions =
       });
       if (owned) {
         await loading;
-        loaded?.model.dispose();
+        await loaded?.model.dispose();
       }
     },
   };

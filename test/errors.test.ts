@@ -6,36 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors';
 import { errorFromJSON, WgptError } from '../src/errors';
-
-type ErrorClass = abstract new (...args: never[]) => WgptError;
-
-const exported = Object.entries(errors as Record<string, unknown>).filter(
-  (entry): entry is [string, ErrorClass] =>
-    typeof entry[1] === 'function' && entry[1].prototype instanceof Error,
-);
-
-/** One instance of each class, with field values distinct from each other and from the defaults. */
-const examples: Record<string, () => WgptError> = {
-  WgptError: () => new errors.WgptError('something went wrong'),
-  GpuUnavailableError: () => new errors.GpuUnavailableError('no adapter'),
-  GpuLimitError: () => new errors.GpuLimitError('maxStorageBufferBindingSize', 'needs 256 MiB, has 128 MiB'),
-  ShaderCompileError: () => new errors.ShaderCompileError('matmul', 'gemv.r4.v4', 17, "unresolved value 'x'"),
-  GpuOperationError: () => new errors.GpuOperationError('validation failed'),
-  GpuOutOfMemoryError: () => new errors.GpuOutOfMemoryError('out of memory allocating 3 GB'),
-  DeviceLostError: () => new errors.DeviceLostError('unknown', 'driver reset'),
-  ModelFormatError: () => new errors.ModelFormatError('model.safetensors', 'truncated', 'lm_head.weight'),
-  ModelLoadError: () => new errors.ModelLoadError('config.json', 'HTTP 404'),
-  UnsupportedModelError: () => new errors.UnsupportedModelError("architecture 'mamba' is not supported"),
-  ContextLengthError: () => new errors.ContextLengthError(600, 512),
-  InvalidOptionError: () => new errors.InvalidOptionError('topP', 'must be in (0, 1], got 1.5'),
-  ModelStateError: () => new errors.ModelStateError('the model has been disposed'),
-  ChatTemplateError: () => new errors.ChatTemplateError('tool_use', 'Conversation roles must alternate'),
-};
-
-/** The error's fields: own enumerable properties besides its name. */
-function fields(e: Error): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(e).filter(([key]) => key !== 'name'));
-}
+import {
+  errorExamples as examples,
+  exportedErrors as exported,
+  errorFields as fields,
+} from './error-examples';
 
 describe('errors across a JSON boundary', () => {
   it('has an example for every exported error class', () => {

@@ -220,7 +220,12 @@ describe('wgpt server', () => {
       expect((await r.json()).error.code).toBe('model_loading');
     } finally {
       // Hand it a stand-in: close() disposes what the loader returned.
-      resolve({ dispose() {}, tokenizer: model.tokenizer, checkpoint: model.checkpoint } as unknown as Model);
+      const standIn = {
+        dispose: async () => {},
+        applyChatTemplate: model.applyChatTemplate.bind(model),
+        checkpoint: model.checkpoint,
+      };
+      resolve(standIn as unknown as Model);
       await s.close();
     }
   });

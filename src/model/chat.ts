@@ -16,6 +16,7 @@
  */
 
 import type { ChatMessage } from '../checkpoint/chat-template';
+import type { NamedToken } from '../engine';
 import { ContextLengthError, InvalidOptionError } from '../errors';
 import type { GenerateEvent, GenerateOptions, GenerateSummary } from '../types';
 import type { Model } from './model';
@@ -151,6 +152,12 @@ function endOfTurnIds(model: Model): number[] {
     if (enc.length === 1 && model.tokenizer.tokenText(enc[0]) === text) ids.push(enc[0]);
   }
   return ids;
+}
+
+/** The tokens a chat answer ends at: EOS (config and tokenizer) and the end-of-turn tokens, each once. */
+export function chatStopTokens(model: Model): NamedToken[] {
+  const ids = new Set([...model.config.eosTokenIds, ...model.tokenizer.eosIds, ...endOfTurnIds(model)]);
+  return [...ids].map((tokenId) => ({ tokenId, text: model.tokenizer.tokenText(tokenId) }));
 }
 
 /** A request field's value, null read as unset. */

@@ -3,11 +3,12 @@
  * CPU (files, headers, shapes, options, prompt length) is checked before any GPU work.
  */
 
+import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-template';
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import type { ModelConfig } from '../checkpoint/config';
 import type { Tokenizer } from '../checkpoint/tokenizer';
+import type { ChatInfo, CheckpointInfo, Engine } from '../engine';
 import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
-import type { StorageFormat } from '../formats/formats';
 import { Gpu } from '../gpu/gpu';
 import { defaultTuningStore, type TuningChoice } from '../gpu/tuning';
 import type {
@@ -19,7 +20,7 @@ import type {
   ModelSource,
   TopToken,
 } from '../types';
-import { type Chat, createChat } from './chat';
+import { type Chat, chatStopTokens, createChat } from './chat';
 import { uploadBytes } from './gpu-weights';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
@@ -85,16 +86,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   return new Model(config, tokenizer, gpu, runner, maxContext, !options.device, info);
 }
 
-/** What a model was loaded from. */
-export interface CheckpointInfo {
-  format: 'safetensors' | 'gguf';
-  /** The source in words. */
-  source: string;
-  /** How many tensors of each storage format the file holds (e.g. { q4_k: 97, q6_k: 17, f32: 41 }). */
-  tensorFormats: Partial<Record<StorageFormat, number>>;
-  /** Bytes of the tensors as stored in the file. */
-  tensorBytes: number;
-}
+export type { CheckpointInfo } from '../engine';
 
 /**
  * Requests (generate, logits, chat completions) run one at a time, first come first served: a
@@ -102,7 +94,7 @@ export interface CheckpointInfo {
  * last request left in it; `cachedIds` are the ids whose K/V it holds at positions 0.., so that a
  * prompt starting with them (the next turn of a conversation) prefills only what is new.
  */
-export class Model {
+export class Model implements Engine {
   private disposed = false;
   private running = false;
   /** Waiting requests, oldest first: each is called when its turn comes. */
@@ -110,6 +102,7 @@ export class Model {
   /** Token ids whose K/V are in the cache at positions 0..cachedIds.length-1. */
   private cachedIds: number[] = [];
   private chatApi?: Chat;
+  private chatInfoCache?: ChatInfo;
 
   /** @internal use loadModel */
   constructor(
@@ -147,6 +140,35 @@ export class Model {
   get chat(): Chat {
     this.chatApi ??= createChat(this);
     return this.chatApi;
+  }
+
+  /** The model's chat template names and the tokens a chat answer ends at. */
+  get chatInfo(): ChatInfo {
+    this.chatInfoCache ??= {
+      templates: [...this.tokenizer.chatTemplates.templates.keys()],
+      stopTokens: chatStopTokens(this),
+    };
+    return this.chatInfoCache;
+  }
+
+  /** `tokenizer.encode`, as the Engine interface has it (async, like the worker's). */
+  async encode(text: string, options?: { addSpecialTokens?: boolean }): Promise<number[]> {
+    return this.tokenizer.encode(text, options);
+  }
+
+  /** `tokenizer.decode`, as the Engine interface has it. */
+  async decode(ids: number[]): Promise<string> {
+    return this.tokenizer.decode(ids);
+  }
+
+  /** `tokenizer.tokenText` of each id. */
+  async tokenTexts(ids: number[]): Promise<string[]> {
+    return ids.map((id) => this.tokenizer.tokenText(id));
+  }
+
+  /** `tokenizer.applyChatTemplate`, as the Engine interface has it. */
+  async applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): Promise<string> {
+    return this.tokenizer.applyChatTemplate(messages, options);
   }
 
   private checkUsable(): void {
@@ -412,11 +434,13 @@ export class Model {
     return row.subarray(0, Math.min(this.tokenizer.vocabSize, this.config.vocabSize));
   }
 
-  /** Frees every GPU buffer; the device too when the model created it. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.runner.destroy();
-    if (this.ownsDevice) this.gpu.destroy();
+  /** Frees every GPU buffer; the device too when the model created it. Done when it returns; the promise is the Engine interface's. */
+  dispose(): Promise<void> {
+    if (!this.disposed) {
+      this.disposed = true;
+      this.runner.destroy();
+      if (this.ownsDevice) this.gpu.destroy();
+    }
+    return Promise.resolve();
   }
 }

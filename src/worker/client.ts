@@ -1,23 +1,29 @@
 /**
- * The page side of the engine worker: `WorkerEngine.loadModel` returns a `RemoteModel` with the
- * same calls as `Model` (generate streamed, logits, dispose), run in a Web Worker so the page
- * stays responsive. Errors arrive with their class and message (`errorFromJSON`).
+ * The page side of the engine worker: `WorkerEngine.loadModel` returns a `RemoteModel`, which
+ * implements `Engine` (src/engine.ts) like `Model` does, each call run by the `Model` in a Web
+ * Worker so the page stays responsive. Errors arrive with their class and fields
+ * (`errorFromJSON`); callbacks (`onProgress`, `onTuningNote`, `onTopTokens`) are called from the
+ * worker's messages.
  *
  *   const engine = new WorkerEngine();
  *   const model = await engine.loadModel(url, { onProgress });
  *   for await (const event of model.generate('Once upon a time', { temperature: 0 })) ...
+ *   const stream = await model.chat.completions.create({ messages, stream: true });
  */
+import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-template';
+import type { ChatInfo, Engine } from '../engine';
 import { errorFromJSON } from '../errors';
-import type { GenerateEvent, GenerateOptions, LoadProgress, ModelSource } from '../types';
+import type { TuningChoice } from '../gpu/tuning';
 import type {
-  ModelInfo,
-  PromptTokens,
-  RankedToken,
-  Request,
-  Response,
-  SerializedError,
-  WorkerLoadOptions,
-} from './protocol';
+  Chat,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletions,
+} from '../model/chat';
+import { validateGenerateOptions } from '../model/options';
+import type { GenerateEvent, GenerateOptions, LoadOptions, ModelSource } from '../types';
+import type { ModelInfo, Request, Response, Results, SerializedError, WorkerLoadOptions } from './protocol';
 
 export type { ModelInfo, PromptTokens, RankedToken, WorkerLoadOptions } from './protocol';
 
@@ -26,22 +32,58 @@ type Listener = (message: Response) => void;
 /** Request without its id (a distributive Omit, so each variant keeps its fields). */
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never;
 
-export interface RemoteLoadOptions extends WorkerLoadOptions {
-  onProgress?: (event: LoadProgress) => void;
-  signal?: AbortSignal;
+export interface RemoteLoadOptions
+  extends WorkerLoadOptions,
+    Pick<LoadOptions, 'onProgress' | 'onTuningNote' | 'signal'> {}
+
+/**
+ * `GenerateOptions`, with the top tokens (`onTopTokens`) reported at a count and temperature of
+ * the caller's choosing, apart from the sampler's own `topK`.
+ */
+export interface RemoteGenerateOptions extends GenerateOptions {
+  /** How many top tokens `onTopTokens` receives (default 10). */
+  topTokens?: number;
+  /** Temperature of the reported probabilities (default: the sampling temperature). */
+  topTemperature?: number;
 }
 
 /**
- * `GenerateOptions` (`topK` included: it filters the sampler as in `Model.generate`), with the top
- * tokens reported at a count and temperature of the caller's choosing.
+ * The answers of one request, kept until the caller takes them: `next` waits for one; the
+ * iteration ends after the last, or throws the request's error.
  */
-export interface RemoteGenerateOptions extends Omit<GenerateOptions, 'onTopTokens'> {
-  /** The most likely next tokens after each step, with probabilities over the whole vocabulary. */
-  onTopTokens?: (top: RankedToken[], temperature: number) => void;
-  /** How many top tokens `onTopTokens` receives (default 10). */
-  topTokens?: number;
-  /** Temperature for the reported probabilities (default: the sampling temperature). */
-  topTemperature?: number;
+class Inbox<T> {
+  private readonly items: T[] = [];
+  private wake?: () => void;
+  private ended = false;
+  private failure: unknown;
+
+  push(item: T): void {
+    this.items.push(item);
+    this.wake?.();
+  }
+
+  end(failure?: unknown): void {
+    this.ended = true;
+    this.failure = failure;
+    this.wake?.();
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  async *drain(): AsyncGenerator<T> {
+    while (true) {
+      if (this.items.length) {
+        yield this.items.shift()!;
+        continue;
+      }
+      if (this.ended) break;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
 }
 
 export class WorkerEngine {
@@ -64,10 +106,17 @@ export class WorkerEngine {
     };
   }
 
-  /** Sends a request; `listener` sees every answer until the returned promise settles. */
-  request<T>(body: RequestBody, listener?: Listener, signal?: AbortSignal): Promise<T> {
+  /**
+   * Sends a request; `listener` sees every answer until the returned promise settles. Aborting
+   * `signal` asks the worker to abort the request; the promise then rejects with the signal's reason.
+   */
+  request<B extends RequestBody>(
+    body: B,
+    listener?: Listener,
+    signal?: AbortSignal,
+  ): Promise<Results[B['type']]> {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const onAbort = () => this.send({ type: 'abort', target: id });
       const settle = () => {
         this.listeners.delete(id);
@@ -76,10 +125,10 @@ export class WorkerEngine {
       this.listeners.set(id, (message) => {
         if (message.type === 'result') {
           settle();
-          resolve(message.value as T);
+          resolve(message.value as Results[B['type']]);
         } else if (message.type === 'error') {
           settle();
-          reject(errorFromJSON(message.error as SerializedError));
+          reject(signal?.aborted ? signal.reason : errorFromJSON(message.error as SerializedError));
         } else listener?.(message);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -92,12 +141,15 @@ export class WorkerEngine {
     this.worker.postMessage({ ...body, id: this.nextId++ });
   }
 
-  /** Loads a model in the worker (replacing the one loaded before). */
+  /** Loads a model in the worker (replacing the one loaded before, which later calls no longer reach). */
   async loadModel(source: ModelSource, options: RemoteLoadOptions = {}): Promise<RemoteModel> {
-    const { onProgress, signal, ...rest } = options;
-    const info = await this.request<ModelInfo>(
-      { type: 'load', source, options: rest },
-      (m) => m.type === 'progress' && onProgress?.(m.progress),
+    const { onProgress, onTuningNote, signal, ...rest } = options;
+    const info = await this.request(
+      { type: 'load', source, options: rest, tuningNotes: onTuningNote !== undefined },
+      (m) => {
+        if (m.type === 'progress') onProgress?.(m.progress);
+        else if (m.type === 'tuningNote') onTuningNote?.(m.message);
+      },
       signal,
     );
     return new RemoteModel(this, info);
@@ -120,12 +172,17 @@ export class WorkerEngine {
   }
 }
 
-export class RemoteModel {
+/** A model loaded in the engine worker, with the calls of `Model` (the `Engine` interface). */
+export class RemoteModel implements Engine {
   readonly config: ModelInfo['config'];
   readonly maxContext: number;
   readonly adapter: ModelInfo['adapter'];
   readonly checkpoint: ModelInfo['checkpoint'];
   readonly weightBytes: number;
+  readonly chatInfo: ChatInfo;
+  /** `chat.completions.create`, run by the worker's model; a stream's chunks arrive as it writes them. */
+  readonly chat: Chat;
+
   constructor(
     private readonly engine: WorkerEngine,
     info: ModelInfo,
@@ -135,59 +192,105 @@ export class RemoteModel {
     this.adapter = info.adapter;
     this.checkpoint = info.checkpoint;
     this.weightBytes = info.weightBytes;
+    this.chatInfo = info.chatInfo;
+    this.chat = { completions: { create: (request) => this.createChat(request) } as ChatCompletions };
   }
 
-  /** Streams generated text, as `Model.generate`; `signal` stops it (finish reason 'abort'). */
-  async *generate(
+  /**
+   * Streams generated text, as `Model.generate` (options are validated now, as there);
+   * `signal` stops it (finish reason 'abort'), and so does leaving the iteration early.
+   */
+  generate(
     prompt: string | { ids: number[] },
     options: RemoteGenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
+    validateGenerateOptions(options);
+    return this.stream(prompt, options);
+  }
+
+  private async *stream(
+    prompt: string | { ids: number[] },
+    options: RemoteGenerateOptions,
+  ): AsyncGenerator<GenerateEvent> {
     const { signal, onTopTokens, topTokens = 10, topTemperature, ...rest } = options;
-    // Aborted by the caller's signal, or when the caller stops iterating early.
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     if (signal?.aborted) forward();
-    const queue: GenerateEvent[] = [];
-    let wake: (() => void) | undefined;
-    let finished = false;
-    let failure: unknown;
-    const done = this.engine
-      .request<void>(
+    const inbox = new Inbox<GenerateEvent>();
+    this.engine
+      .request(
         { type: 'generate', prompt, options: rest, topTokens: onTopTokens ? topTokens : 0, topTemperature },
         (m) => {
-          if (m.type === 'chunk') queue.push(m.chunk);
-          else if (m.type === 'done') queue.push(m.summary);
-          else if (m.type === 'top') onTopTokens?.(m.top, m.temperature);
-          wake?.();
+          if (m.type === 'chunk') inbox.push(m.chunk);
+          else if (m.type === 'done') inbox.push(m.summary);
+          else if (m.type === 'top') onTopTokens?.(m.top);
         },
         controller.signal,
       )
-      .catch((e) => {
-        failure = e;
-      })
-      .finally(() => {
-        finished = true;
-        wake?.();
-      });
+      .then(
+        () => inbox.end(),
+        (e) => inbox.end(e),
+      );
     try {
-      while (true) {
-        if (queue.length) {
-          const event = queue.shift()!;
-          yield event;
-          if ('done' in event) break;
-          continue;
-        }
-        if (finished) break;
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
+      for await (const event of inbox.drain()) {
+        yield event;
+        if ('done' in event) break;
       }
-      await done;
-      if (failure) throw failure;
     } finally {
       signal?.removeEventListener('abort', forward);
-      if (!finished) controller.abort();
+      if (!inbox.finished) controller.abort();
     }
+  }
+
+  /**
+   * The worker runs the request (its `signal` stays here: aborting it aborts the worker's). A
+   * stream resolves once the worker accepted the request, so a bad request rejects here as it
+   * does in-process; its chunks then arrive one message each.
+   */
+  private createChat(
+    request: ChatCompletionRequest,
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const { signal, ...body } = request;
+    if (!request.stream) {
+      return this.engine.request(
+        { type: 'chat', request: body },
+        undefined,
+        signal,
+      ) as Promise<ChatCompletion>;
+    }
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    if (signal?.aborted) forward();
+    const inbox = new Inbox<ChatCompletionChunk>();
+    return new Promise((resolve, reject) => {
+      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+        try {
+          yield* inbox.drain();
+        } finally {
+          signal?.removeEventListener('abort', forward);
+          if (!inbox.finished) controller.abort();
+        }
+      }
+      this.engine
+        .request(
+          { type: 'chat', request: body },
+          (m) => {
+            if (m.type === 'chatStarted') resolve(chunks());
+            else if (m.type === 'chatChunk') inbox.push(m.chunk);
+          },
+          controller.signal,
+        )
+        .then(
+          () => inbox.end(),
+          (e) => {
+            inbox.end(e);
+            signal?.removeEventListener('abort', forward);
+            reject(e);
+          },
+        );
+    });
   }
 
   /** Scores of every position (ids.length x vocabSize), as `Model.logits`. */
@@ -195,17 +298,37 @@ export class RemoteModel {
     return this.engine.request({ type: 'logits', ids });
   }
 
-  tokenize(text: string): Promise<PromptTokens> {
-    return this.engine.request({ type: 'tokenize', text });
+  lastLogits(): Promise<Float32Array> {
+    return this.engine.request({ type: 'lastLogits' });
   }
 
-  /** The prompt's tokens and the k most likely next tokens after its last position. */
-  analyze(prompt: string, k: number, temperature: number): Promise<PromptTokens & { top: RankedToken[] }> {
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): Promise<number[]> {
+    return this.engine.request({ type: 'encode', text, addSpecialTokens: options.addSpecialTokens });
+  }
+
+  decode(ids: number[]): Promise<string> {
+    return this.engine.request({ type: 'decode', ids });
+  }
+
+  tokenTexts(ids: number[]): Promise<string[]> {
+    return this.engine.request({ type: 'tokenTexts', ids });
+  }
+
+  applyChatTemplate(messages: ChatMessage[], options?: ChatTemplateOptions): Promise<string> {
+    return this.engine.request({ type: 'applyChatTemplate', messages, options });
+  }
+
+  kernelChoices(): Promise<TuningChoice[]> {
+    return this.engine.request({ type: 'kernelChoices' });
+  }
+
+  /** The prompt's tokens and the k most likely next tokens after its last position (the demo's panel). */
+  analyze(prompt: string, k: number, temperature: number): Promise<Results['analyze']> {
     return this.engine.request({ type: 'analyze', prompt, k, temperature });
   }
 
   /** Re-ranks the last logits row the worker saw (prompt or latest step) at another temperature. */
-  topTokens(k: number, temperature: number): Promise<RankedToken[]> {
+  topTokens(k: number, temperature: number): Promise<Results['topTokens']> {
     return this.engine.request({ type: 'topTokens', k, temperature });
   }
 

@@ -1,8 +1,8 @@
 /**
- * The engine in a Web Worker: the page talks to it through `WorkerEngine` (./client.ts), which
- * exposes the same API as the main-thread engine. One model at a time.
+ * The engine in a Web Worker: the page talks to it through `WorkerEngine` / `RemoteModel`
+ * (./client.ts), which implement the same `Engine` interface as `Model`. One model at a time.
  *
- * Besides generate and logits, the page can redraw the top tokens at another temperature exactly,
+ * Besides the Engine's calls, the page can redraw the top tokens at another temperature exactly,
  * from the same logits, without running the model again: the worker keeps the prompt's last row
  * after analyze, and reads the latest generation step's row back from the GPU on demand.
  */
@@ -47,113 +47,152 @@ function rank(m: Model, row: Float32Array, k: number, temperature: number): Rank
   }));
 }
 
+/** A request's abort controller, registered for 'abort' messages while `run` runs. */
+async function abortable(id: number, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  controllers.set(id, controller);
+  try {
+    await run(controller.signal);
+  } finally {
+    controllers.delete(id);
+  }
+}
+
+/**
+ * Download progress of files fetched whole through the cache: per file, and overall across every
+ * file of this load (the total known once every file started so far reported its size).
+ */
+function downloadReporter(id: number) {
+  const files = new Map<string, { loaded: number; total: number | undefined }>();
+  return (url: string, loaded: number, total: number | undefined) => {
+    files.set(url, { loaded, total });
+    let overallLoaded = 0;
+    let overallTotal: number | undefined = 0;
+    for (const f of files.values()) {
+      overallLoaded += f.loaded;
+      overallTotal = f.total === undefined || overallTotal === undefined ? undefined : overallTotal + f.total;
+    }
+    const file = url.split('/').pop() ?? url;
+    post({
+      id,
+      type: 'progress',
+      progress: { file, loaded, total, overallLoaded, overallTotal, phase: 'download' },
+    });
+  };
+}
+
+async function load(req: Extract<Request, { type: 'load' }>, signal: AbortSignal): Promise<void> {
+  await model?.dispose();
+  model = undefined;
+  lastRow = undefined;
+  const { cache = 'wgpt-models', ...rest } = req.options;
+  const cached = cache ? cachedFetch(cache, undefined, downloadReporter(req.id)) : undefined;
+  const options: LoadOptions = {
+    ...rest,
+    signal,
+    fetch: cached?.fetch,
+    onProgress: (progress) => post({ id: req.id, type: 'progress', progress }),
+    onTuningNote: req.tuningNotes
+      ? (message) => post({ id: req.id, type: 'tuningNote', message })
+      : undefined,
+  };
+  const loaded = await loadModel(req.source, options);
+  await cached?.flush();
+  model = loaded;
+  loaded.gpu.lost.then((error) => {
+    // dispose() destroys the device on purpose; only an unexpected loss is news.
+    if (model === loaded && error.reason !== 'destroyed') {
+      post({ id: 0, type: 'deviceLost', error: error.toJSON() });
+    }
+  });
+  const info: ModelInfo = {
+    config: loaded.config,
+    maxContext: loaded.maxContext,
+    adapter: loaded.adapter,
+    checkpoint: loaded.checkpoint,
+    weightBytes: loaded.weightBytes,
+    chatInfo: loaded.chatInfo,
+  };
+  post({ id: req.id, type: 'result', value: info });
+}
+
+async function generate(req: Extract<Request, { type: 'generate' }>, signal: AbortSignal): Promise<void> {
+  const m = requireModel();
+  liveTemperature = req.topTemperature ?? req.options.temperature ?? 1;
+  // From now on the latest row is the generation's, read back from the GPU when asked for.
+  lastRow = undefined;
+  // The temperature of the probabilities the model reports with its top tokens.
+  const sampling = req.options.temperature === 0 ? 1 : (req.options.temperature ?? 1);
+  const k = req.topTokens;
+  // The GPU sampler reports the top tokens at the sampling temperature; at another (the
+  // page's slider moved), or more of them than it finds, the row is read back and ranked here.
+  const onTopTokens = (top: TopToken[]) => {
+    if (liveTemperature === sampling && k <= top.length) {
+      post({ id: req.id, type: 'top', top: top.slice(0, k), temperature: liveTemperature });
+      return;
+    }
+    const T = liveTemperature;
+    m.lastLogits().then(
+      (row) => post({ id: req.id, type: 'top', top: rank(m, row, k, T), temperature: T }),
+      () => {},
+    );
+  };
+  // Without a listener on the page, none here either: greedy decoding keeps its fast path.
+  const stream = m.generate(req.prompt, {
+    ...req.options,
+    signal,
+    onTopTokens: k > 0 ? onTopTokens : undefined,
+  });
+  for await (const event of stream) {
+    if ('done' in event) post({ id: req.id, type: 'done', summary: event });
+    else post({ id: req.id, type: 'chunk', chunk: event });
+  }
+  post({ id: req.id, type: 'result', value: undefined });
+}
+
+/** Runs model.chat.completions.create; a stream's chunks go one message each. */
+async function chat(req: Extract<Request, { type: 'chat' }>, signal: AbortSignal): Promise<void> {
+  const m = requireModel();
+  lastRow = undefined;
+  const answer = await m.chat.completions.create({ ...req.request, signal });
+  if (!(Symbol.asyncIterator in answer)) {
+    post({ id: req.id, type: 'result', value: answer });
+    return;
+  }
+  post({ id: req.id, type: 'chatStarted' });
+  for await (const chunk of answer) post({ id: req.id, type: 'chatChunk', chunk });
+  post({ id: req.id, type: 'result', value: undefined });
+}
+
 async function handle(req: Request): Promise<void> {
+  const reply = (value: unknown, transfer: Transferable[] = []) =>
+    post({ id: req.id, type: 'result', value }, transfer);
   switch (req.type) {
-    case 'load': {
-      const controller = new AbortController();
-      controllers.set(req.id, controller);
-      try {
-        model?.dispose();
-        model = undefined;
-        lastRow = undefined;
-        const { cache = 'wgpt-models', ...rest } = req.options;
-        const report = (url: string, loaded: number, total: number | undefined) =>
-          post({
-            id: req.id,
-            type: 'progress',
-            progress: {
-              file: url.split('/').pop() ?? url,
-              loaded,
-              total,
-              overallLoaded: loaded,
-              overallTotal: total,
-              phase: 'download',
-            },
-          });
-        const cached = cache ? cachedFetch(cache, undefined, report) : undefined;
-        const options: LoadOptions = {
-          ...rest,
-          signal: controller.signal,
-          fetch: cached?.fetch,
-          onProgress: (progress) => post({ id: req.id, type: 'progress', progress }),
-        };
-        const loaded = await loadModel(req.source, options);
-        await cached?.flush();
-        model = loaded;
-        loaded.gpu.lost.then((error) => {
-          // dispose() destroys the device on purpose; only an unexpected loss is news.
-          if (model === loaded && error.reason !== 'destroyed') {
-            post({ id: 0, type: 'deviceLost', error: error.toJSON() });
-          }
-        });
-        const info: ModelInfo = {
-          config: loaded.config,
-          maxContext: loaded.maxContext,
-          adapter: loaded.adapter,
-          checkpoint: loaded.checkpoint,
-          weightBytes: loaded.weightBytes,
-        };
-        post({ id: req.id, type: 'result', value: info });
-      } finally {
-        controllers.delete(req.id);
-      }
-      return;
-    }
-    case 'generate': {
-      const m = requireModel();
-      const controller = new AbortController();
-      controllers.set(req.id, controller);
-      liveTemperature = req.topTemperature ?? req.options.temperature ?? 1;
-      // From now on the latest row is the generation's, read back from the GPU when asked for.
-      lastRow = undefined;
-      // The temperature of the probabilities the model reports with its top tokens.
-      const sampling = req.options.temperature === 0 ? 1 : (req.options.temperature ?? 1);
-      try {
-        const k = req.topTokens;
-        // The GPU sampler reports the top tokens at the sampling temperature; at another (the
-        // page's slider moved), or more of them than it finds, the row is read back and ranked here.
-        const onTopTokens = (top: TopToken[]) => {
-          if (liveTemperature === sampling && k <= top.length) {
-            post({ id: req.id, type: 'top', top: top.slice(0, k), temperature: liveTemperature });
-            return;
-          }
-          const T = liveTemperature;
-          m.lastLogits().then(
-            (row) => post({ id: req.id, type: 'top', top: rank(m, row, k, T), temperature: T }),
-            () => {},
-          );
-        };
-        // Without a listener on the page, none here either: greedy decoding keeps its fast path.
-        const stream = m.generate(req.prompt, {
-          ...req.options,
-          signal: controller.signal,
-          onTopTokens: k > 0 ? onTopTokens : undefined,
-        });
-        for await (const event of stream) {
-          if ('done' in event) post({ id: req.id, type: 'done', summary: event });
-          else post({ id: req.id, type: 'chunk', chunk: event });
-        }
-        post({ id: req.id, type: 'result', value: undefined });
-      } finally {
-        controllers.delete(req.id);
-      }
-      return;
-    }
+    case 'load':
+      return abortable(req.id, (signal) => load(req, signal));
+    case 'generate':
+      return abortable(req.id, (signal) => generate(req, signal));
+    case 'chat':
+      return abortable(req.id, (signal) => chat(req, signal));
     case 'logits': {
       const logits = await requireModel().logits(req.ids);
-      post({ id: req.id, type: 'result', value: logits }, [logits.buffer]);
-      return;
+      return reply(logits, [logits.buffer]);
     }
-    case 'tokenize': {
-      const m = requireModel();
-      const ids = m.tokenizer.encode(req.text);
-      post({
-        id: req.id,
-        type: 'result',
-        value: { ids, pieces: ids.map((id) => m.tokenizer.tokenText(id)) },
-      });
-      return;
+    case 'lastLogits': {
+      // A copy: the model's row is a view of a buffer it may reuse.
+      const row = (await requireModel().lastLogits()).slice();
+      return reply(row, [row.buffer]);
     }
+    case 'encode':
+      return reply(await requireModel().encode(req.text, { addSpecialTokens: req.addSpecialTokens }));
+    case 'decode':
+      return reply(await requireModel().decode(req.ids));
+    case 'tokenTexts':
+      return reply(await requireModel().tokenTexts(req.ids));
+    case 'applyChatTemplate':
+      return reply(await requireModel().applyChatTemplate(req.messages, req.options));
+    case 'kernelChoices':
+      return reply(await requireModel().kernelChoices());
     case 'analyze': {
       // The prompt's tokens and the next-token distribution after its last position.
       const m = requireModel();
@@ -163,34 +202,25 @@ async function handle(req: Request): Promise<void> {
       const V = m.config.vocabSize;
       lastRow = logits.slice((ids.length - 1) * V, (ids.length - 1) * V + validVocab(m));
       liveTemperature = req.temperature;
-      post({
-        id: req.id,
-        type: 'result',
-        value: { ids, pieces, top: rank(m, lastRow, req.k, req.temperature) },
-      });
-      return;
+      return reply({ ids, pieces, top: rank(m, lastRow, req.k, req.temperature) });
     }
     case 'topTokens': {
       const m = requireModel();
       liveTemperature = req.temperature;
       // After analyze the worker holds the row; after a generation it is read back from the GPU.
       const row = lastRow ?? (await m.lastLogits());
-      post({ id: req.id, type: 'result', value: rank(m, row, req.k, req.temperature) });
-      return;
+      return reply(rank(m, row, req.k, req.temperature));
     }
     case 'abort':
       controllers.get(req.target)?.abort(new DOMException('The operation was aborted.', 'AbortError'));
-      post({ id: req.id, type: 'result', value: undefined });
-      return;
+      return reply(undefined);
     case 'dispose':
-      model?.dispose();
+      await model?.dispose();
       model = undefined;
       lastRow = undefined;
-      post({ id: req.id, type: 'result', value: undefined });
-      return;
+      return reply(undefined);
     case 'clearCache':
-      post({ id: req.id, type: 'result', value: await clearCache(req.cache) });
-      return;
+      return reply(await clearCache(req.cache));
   }
 }
 

@@ -1,13 +1,16 @@
 /**
  * Messages between the page and the engine worker (src/worker/engine-worker.ts). Every request
- * carries an id; the worker answers with messages carrying the same id. Errors travel as
- * `WgptError.toJSON()` objects and are rebuilt with `errorFromJSON`, so they keep their class.
+ * carries an id; the worker answers with messages carrying the same id, ending with one 'result'
+ * or 'error'. Errors travel as `WgptError.toJSON()` objects and are rebuilt with `errorFromJSON`,
+ * so they keep their class and fields. Callbacks cannot cross postMessage: the page asks for
+ * them with a flag and the worker sends their calls as messages ('progress', 'tuningNote', 'top').
  */
 
-import type { ModelConfig } from '../checkpoint/config';
+import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-template';
+import type { EngineInfo } from '../engine';
 import { WgptError } from '../errors';
-import type { AdapterSummary } from '../gpu/device';
-import type { CheckpointInfo } from '../model/model';
+import type { TuningChoice } from '../gpu/tuning';
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../model/chat';
 import type {
   GenerateChunk,
   GenerateOptions,
@@ -19,12 +22,11 @@ import type {
 } from '../types';
 
 /** A top token with its probability at some temperature (softmax over the whole vocabulary). */
-export interface RankedToken extends TopToken {
-  probability: number;
-}
+export type RankedToken = TopToken;
 
 /** Load options that can cross a worker boundary; `cache` names the Cache Storage for downloads. */
-export interface WorkerLoadOptions extends Omit<LoadOptions, 'device' | 'fetch' | 'onProgress' | 'signal'> {
+export interface WorkerLoadOptions
+  extends Omit<LoadOptions, 'device' | 'fetch' | 'onProgress' | 'signal' | 'onTuningNote'> {
   /** Cache Storage name for downloaded files, or false for none. Default 'wgpt-models'. */
   cache?: string | false;
 }
@@ -32,15 +34,8 @@ export interface WorkerLoadOptions extends Omit<LoadOptions, 'device' | 'fetch' 
 /** Generate options that can cross a worker boundary. */
 export type WorkerGenerateOptions = Omit<GenerateOptions, 'signal' | 'onTopTokens'>;
 
-export interface ModelInfo {
-  config: ModelConfig;
-  maxContext: number;
-  adapter: AdapterSummary;
-  /** What the model was loaded from: format, tensor formats and bytes. */
-  checkpoint: CheckpointInfo;
-  /** Bytes of weights on the GPU. */
-  weightBytes: number;
-}
+/** What the worker answers a load with: the Engine's load info. */
+export type ModelInfo = EngineInfo;
 
 /** How a prompt splits into tokens. */
 export interface PromptTokens {
@@ -49,7 +44,14 @@ export interface PromptTokens {
 }
 
 export type Request =
-  | { id: number; type: 'load'; source: ModelSource; options: WorkerLoadOptions }
+  | {
+      id: number;
+      type: 'load';
+      source: ModelSource;
+      options: WorkerLoadOptions;
+      /** Send the tuner's notes as 'tuningNote' messages. */
+      tuningNotes: boolean;
+    }
   | {
       id: number;
       type: 'generate';
@@ -59,13 +61,39 @@ export type Request =
       topTokens: number;
       topTemperature?: number;
     }
+  | { id: number; type: 'chat'; request: Omit<ChatCompletionRequest, 'signal'> }
   | { id: number; type: 'logits'; ids: number[] }
-  | { id: number; type: 'tokenize'; text: string }
+  | { id: number; type: 'lastLogits' }
+  | { id: number; type: 'encode'; text: string; addSpecialTokens?: boolean }
+  | { id: number; type: 'decode'; ids: number[] }
+  | { id: number; type: 'tokenTexts'; ids: number[] }
+  | { id: number; type: 'applyChatTemplate'; messages: ChatMessage[]; options?: ChatTemplateOptions }
+  | { id: number; type: 'kernelChoices' }
   | { id: number; type: 'analyze'; prompt: string; k: number; temperature: number }
   | { id: number; type: 'topTokens'; k: number; temperature: number }
   | { id: number; type: 'abort'; target: number }
   | { id: number; type: 'dispose' }
   | { id: number; type: 'clearCache'; cache: string };
+
+/** What each request type resolves to. */
+export interface Results {
+  load: ModelInfo;
+  generate: undefined;
+  /** A completion, or undefined after the chunks of a stream. */
+  chat: ChatCompletion | undefined;
+  logits: Float32Array;
+  lastLogits: Float32Array;
+  encode: number[];
+  decode: string;
+  tokenTexts: string[];
+  applyChatTemplate: string;
+  kernelChoices: TuningChoice[];
+  analyze: PromptTokens & { top: RankedToken[] };
+  topTokens: RankedToken[];
+  abort: undefined;
+  dispose: undefined;
+  clearCache: boolean;
+}
 
 export type SerializedError = { name?: string; message?: string; [k: string]: unknown };
 
@@ -73,9 +101,13 @@ export type Response =
   | { id: number; type: 'result'; value: unknown }
   | { id: number; type: 'error'; error: SerializedError }
   | { id: number; type: 'progress'; progress: LoadProgress }
+  | { id: number; type: 'tuningNote'; message: string }
   | { id: number; type: 'chunk'; chunk: GenerateChunk }
   | { id: number; type: 'top'; top: RankedToken[]; temperature: number }
   | { id: number; type: 'done'; summary: GenerateSummary }
+  /** A streamed chat request was accepted (rendered, validated): chunks follow. */
+  | { id: number; type: 'chatStarted' }
+  | { id: number; type: 'chatChunk'; chunk: ChatCompletionChunk }
   /** Unsolicited: the device of the loaded model was lost. */
   | { id: 0; type: 'deviceLost'; error: SerializedError };
 
