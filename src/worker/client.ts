@@ -132,8 +132,7 @@ export class WorkerEngine {
         } else listener?.(message);
       });
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.worker.postMessage({ ...body, id });
-      if (signal?.aborted) onAbort();
+      this.worker.postMessage({ ...body, id, ...(signal?.aborted ? { aborted: true } : {}) });
     });
   }
 

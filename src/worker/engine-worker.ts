@@ -47,14 +47,15 @@ function rank(m: Model, row: Float32Array, k: number, temperature: number): Rank
   }));
 }
 
-/** A request's abort controller, registered for 'abort' messages while `run` runs. */
-async function abortable(id: number, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+/** A request's abort controller (aborted already when the page's was), registered for 'abort' messages while `run` runs. */
+async function abortable(req: Request, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();
-  controllers.set(id, controller);
+  if (req.aborted) controller.abort(new DOMException('The operation was aborted.', 'AbortError'));
+  controllers.set(req.id, controller);
   try {
     await run(controller.signal);
   } finally {
-    controllers.delete(id);
+    controllers.delete(req.id);
   }
 }
 
@@ -169,11 +170,11 @@ async function handle(req: Request): Promise<void> {
     post({ id: req.id, type: 'result', value }, transfer);
   switch (req.type) {
     case 'load':
-      return abortable(req.id, (signal) => load(req, signal));
+      return abortable(req, (signal) => load(req, signal));
     case 'generate':
-      return abortable(req.id, (signal) => generate(req, signal));
+      return abortable(req, (signal) => generate(req, signal));
     case 'chat':
-      return abortable(req.id, (signal) => chat(req, signal));
+      return abortable(req, (signal) => chat(req, signal));
     case 'logits': {
       const logits = await requireModel().logits(req.ids);
       return reply(logits, [logits.buffer]);

@@ -43,7 +43,8 @@ export interface PromptTokens {
   pieces: string[];
 }
 
-export type Request =
+/** `aborted`: the caller's signal had aborted before the request was sent (it then never runs). */
+export type Request = (
   | {
       id: number;
       type: 'load';
@@ -73,7 +74,8 @@ export type Request =
   | { id: number; type: 'topTokens'; k: number; temperature: number }
   | { id: number; type: 'abort'; target: number }
   | { id: number; type: 'dispose' }
-  | { id: number; type: 'clearCache'; cache: string };
+  | { id: number; type: 'clearCache'; cache: string }
+) & { aborted?: boolean };
 
 /** What each request type resolves to. */
 export interface Results {
