@@ -1,12 +1,15 @@
 // attention: causal multi-head attention over the KV cache, grouped-query heads.
 //   For query row t (absolute position p = pos + t) and head h, with kv head g = h / (NH / NKV):
-//     s_j = scale * q[t, h] . kCache[j, g]          for j = 0 .. p (causal: the cache up to p)
+//     s_j = scale * q[t, h] . kCache[j, g]          for j = lo .. p (causal: the cache up to p)
+//     s_j = softcap * tanh(s_j / softcap)           when softcap > 0 (Gemma 2's logit soft-capping)
 //     out[t, h] = sum_j softmax_j(s) vCache[j, g]
+//   lo = 0, or with a sliding window of W keys (window = W > 0) lo = max(0, p + 1 - W): the W most
+//   recent keys, the query's own included (transformers: kv_idx > q_idx - W).
 // Shapes: q[t, h] is q[t * qStride + h * HS + (0 .. HS - 1)] f32 (qStride = NH * HS for q alone,
 // (NH + 2 NKV) * HS when q is the front of fused qkv rows); out is [T, NH * HS] f32;
 // kCache, vCache are [maxCtx, NKV * HS] f32, or under F16 packed halves [maxCtx, ceil(NKV * HS / 2)]
 // u32 (kv_append has written rows pos .. pos + T - 1). HS <= 256. NKV divides NH.
-// Bindings: 0 params {T, NH, NKV, HS, pos, scale, qStride, chunk, chunks}, 1 out (under SPLIT the
+// Bindings: 0 params {T, NH, NKV, HS, pos, scale, qStride, chunk, chunks, softcap, window}, 1 out (under SPLIT the
 // partials), 2 q, 3 kCache, 4 vCache.
 // Variants (any combination):
 //   F16: packed half caches, read with unpack2x16float (core WGSL, no shader-f16).
@@ -14,7 +17,8 @@
 //     keys c * chunk .. min(p + 1, (c + 1) * chunk) - 1 and writes its running max m, sum
 //     l = sum_j exp(s_j - m) and unnormalized acc = sum_j exp(s_j - m) v_j to
 //     partials[(row * chunks + c) * (HS + 2) + (0, 1, 2 ..)] = (m, l, acc[0 .. HS - 1]);
-//     attention_merge.wgsl combines the chunks. Chunks past a row's causal end write nothing.
+//     attention_merge.wgsl combines the chunks. Chunks past a row's causal end, or wholly before its
+//     window, write nothing.
 //   SUBGROUP (needs the `subgroups` feature): no workgroup memory and no barriers (barriers dominate
 //     on SwiftShader). The workgroup must lie in one subgroup (WG <= the subgroup size; checked, a
 //     wider one writes NaN): invocation lid owns head dimensions d = lid, lid + WG, ..., every
@@ -29,12 +33,14 @@
 //   per-invocation arrays can stay in registers; chunk (SPLIT) keys per workgroup, a uniform.
 // Grid: T * NH workgroups (SPLIT: T * NH * chunks, chunks = ceil((pos + T) / chunk), the chunk index
 //   fastest), folded into x and y.
+// Numerics: tanh(y) = sign(y) (1 - 2 / (exp(2 |y|) + 1)), absolute error a few 1e-8 (times softcap).
 // CPU twin: src/cpu/attention.ts (SPLIT with src/cpu/attention_merge.ts gives the same out).
 #if ${SUBGROUP}
 enable subgroups;
 #endif
 
-struct Params { T: u32, NH: u32, NKV: u32, HS: u32, pos: u32, scale: f32, qStride: u32, chunk: u32, chunks: u32 }
+struct Params { T: u32, NH: u32, NKV: u32, HS: u32, pos: u32, scale: f32, qStride: u32, chunk: u32, chunks: u32,
+                 softcap: f32, window: u32 }
 override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -77,6 +83,14 @@ fn vAt(row: u32, i: u32) -> f32 {
 #endif
 }
 
+// A score after soft-capping (softcap > 0), else as it is.
+fn capped(s: f32) -> f32 {
+  let c = params.softcap;
+  if (c <= 0.0) { return s; }
+  let y = min(abs(s / c), 40.0);
+  return sign(s) * c * (1.0 - 2.0 / (exp(2.0 * y) + 1.0));
+}
+
 // The work of workgroup g: a (row, head) pair row = t * NH + h, its keys start .. end - 1, and
 // whether it has any (a SPLIT chunk past the row's causal end has none).
 struct Work { row: u32, start: u32, end: u32, valid: bool }
@@ -91,10 +105,14 @@ fn workOf(g: u32) -> Work {
 #endif
   if (row >= params.T * params.NH) { return Work(row, 0u, 0u, false); }
   let L = params.pos + row / params.NH + 1u;
+  let W = params.window;
+  let lo = select(0u, L - W, W > 0u && L > W);
 #if ${SPLIT}
-  return Work(row, start, min(L, start + params.chunk), start < L);
+  let end = min(L, start + params.chunk);
+  let first = max(start, lo);
+  return Work(row, first, end, first < end);
 #else
-  return Work(row, start, L, true);
+  return Work(row, lo, L, true);
 #endif
 }
 
@@ -143,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let d = lid + a * WG;
       if (d < HS) { part += qv[a] * kAt(row, kvOffset + d); }
     }
-    let s = subgroupAdd(part);
+    let s = capped(subgroupAdd(part));
     // One exp per key: either the new score is below the max, or it becomes the max.
     var p = 1.0;
     if (s <= m) {
@@ -204,7 +222,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let row = rowStart(base + lid);
       var dot = 0.0;
       for (var d = 0u; d < HS; d++) { dot += qs[d] * kAt(row, kvOffset + d); }
-      s = dot;
+      s = capped(dot);
     }
     scores[lid] = s;
     workgroupBarrier();

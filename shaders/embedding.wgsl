@@ -1,5 +1,6 @@
 // embedding: token (and position) embedding lookup for one chunk of the token table.
-//   out[t, c] = wte[ids[t] - rowStart, c]  (+ wpe[pos + t, c] with POSITIONS)
+//   out[t, c] = scale * wte[ids[t] - rowStart, c]  (+ wpe[pos + t, c] with POSITIONS)
+//   (scale is 1, or sqrt(hidden) for Gemma's scaled embedding)
 //   for t < T, c < C, and only for tokens with rowStart <= ids[t] < rowStart + rows; the rows of
 //   other tokens are left untouched (a table over the storage binding limit is split into row
 //   chunks, one dispatch per chunk).
@@ -8,7 +9,7 @@
 //   blocks (one of Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K; layouts in
 //   src/formats/formats.ts): C a multiple of the block size QK, row r is C/QK blocks at byte
 //   r*(C/QK)*blockBytes, bound as u32 words; wpe [maxPos, C] f32; out [T, C] f32.
-// Bindings: 0 params {T, C, pos, rowStart, rows}, 1 out, 2 ids, 3 wte, 4 wpe (POSITIONS only).
+// Bindings: 0 params {T, C, pos, rowStart, rows, scale}, 1 out, 2 ids, 3 wte, 4 wpe (POSITIONS only).
 // Variants: POSITIONS (add learned position embeddings, GPT-2), the wte format: F16, or QUANT and
 //   one quantized format, or none of them (f32). Each invocation decodes its one value
 //   (as src/formats/quant.ts does; shaders/matmul.wgsl decodes four at a time).
@@ -16,7 +17,7 @@
 //   Grid: ceil(T*C / WG) workgroups, folded into x and y.
 // CPU twin: src/cpu/embedding.ts
 
-struct Params { T: u32, C: u32, pos: u32, rowStart: u32, rows: u32 }
+struct Params { T: u32, C: u32, pos: u32, rowStart: u32, rows: u32, scale: f32 }
 override WG: u32 = 256;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -135,6 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 #else
   var v = wte[row * params.C + c];
 #endif
+  v *= params.scale;
 #if ${POSITIONS}
   v += wpe[(params.pos + t) * params.C + c];
 #endif

@@ -1,11 +1,16 @@
-// silu_mul: the SwiGLU gate, elementwise, over the fused gate|up projection.
-//   out[r, i] = g * sigmoid(g) * gateUp[r, F + i],   g = gateUp[r, i],   sigmoid(g) = 1 / (1 + exp(-g))
+// glu: the gated linear unit of a gated MLP, elementwise, over the fused gate|up projection.
+//   out[r, i] = act(g) * gateUp[r, F + i],   g = gateUp[r, i]
+//   act = silu (SwiGLU: Llama, Qwen, Phi-3):  g * sigmoid(g) = g / (1 + exp(-g))
+//   GELU_TANH (GeGLU: Gemma):                 0.5 g (1 + tanh(u)) = g / (1 + exp(-2u)),
+//                                             u = sqrt(2/pi) (g + 0.044715 g^3)
 // Shapes: gateUp is [R, 2F] f32, each row the gate projection then the up projection (one matmul
 // computes both); out is [R, F] f32.
 // Bindings: 0 params {R, F}, 1 out, 2 gateUp.
-// Variants: none.
+// Variants: GELU_TANH (GeGLU; otherwise SwiGLU).
 // Tuning: WG workgroup size (default 256). Grid: ceil(R * F / WG) workgroups, folded into x and y.
-// CPU twin: src/cpu/silu_mul.ts
+// Numerics: both activations are written as g / (1 + exp(-e)), which keeps its relative accuracy in
+// the negative tail; past e = -80 the result is 0 (under 1e-33) rather than exp overflowing.
+// CPU twin: src/cpu/glu.ts
 
 struct Params { R: u32, F: u32 }
 override WG: u32 = 256;
@@ -13,6 +18,15 @@ override WG: u32 = 256;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> gateUp: array<f32>;
+
+fn act(g: f32) -> f32 {
+#if ${GELU_TANH}
+  let e = 1.5957691216057308 * (g + 0.044715 * g * g * g);
+#else
+  let e = g;
+#endif
+  return select(g / (1.0 + exp(-e)), 0.0, e < -80.0);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -22,6 +36,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= params.R * F) { return; }
   let g = gateUp[i + (i / F) * F];
   let u = gateUp[i + (i / F) * F + F];
-  // Below g = -80 the silu is under 1e-33 in magnitude: 0, rather than g / exp(-g) overflowing.
-  out[i] = select(g / (1.0 + exp(-g)), 0.0, g < -80.0) * u;
+  out[i] = act(g) * u;
 }

@@ -1,6 +1,9 @@
 // rope: rotary position embedding, in place.
 //   For row t (position p = pos + t), head h, pair i < rotaryDim / 2:
-//     inv_freq[i] = theta^(-2 i / rotaryDim),  a = p * inv_freq[i]
+//     a = p * invFreq[i]
+//   invFreq holds the pair frequencies (theta^(-2 i / rotaryDim) by default; scaled ones for
+//   Llama 3 or linear rope scaling, per-dimension factors from a GGUF, another base for Gemma 3's
+//   local layers: src/checkpoint/rope.ts computes them all).
 //     (x0, x1) <- (x0 cos a - x1 sin a, x0 sin a + x1 cos a)
 //   where (x0, x1) = (x[j], x[j + rotaryDim / 2]) with j = i (Hugging Face "rotate_half" layout),
 //   or (x[2 i], x[2 i + 1]) under PAIRS (GGUF / llama.cpp adjacent layout), offsets within the head.
@@ -9,22 +12,23 @@
 // + (0 .. HS - 1)], updated in place; the rest of a row is left alone. rowStride = NH * HS for q or
 // k alone; with a fused projection qkv [T, (NHQ + 2 NKV) * HS], NH = NHQ + NKV rotates q and k in
 // one dispatch and leaves v.
-// Bindings: 0 params {T, NH, HS, half, pos, log2Theta, rowStride}, 1 x (read_write; the only buffer).
+// Bindings: 0 params {T, NH, HS, half, pos, rowStride}, 1 x (read_write), 2 invFreq [rotaryDim / 2] f32.
 // Variants: PAIRS (adjacent pairs; otherwise the half-split layout).
 // Tuning: WG workgroup size (default 64). Grid: ceil(T * NH * half / WG) workgroups, folded into x, y;
 // one invocation per rotated pair.
-// Numerics: inv_freq = exp2(-(2 i / rotaryDim) log2 theta), log2 theta computed in f64 on the CPU.
+// Numerics: invFreq is computed in f64 on the CPU and rounded to f32 (as Hugging Face keeps it).
 // cos and sin are computed here (quadrant reduction with pi/2 split in three, then minimax
 // polynomials, about 1 ulp): WGSL only specifies the builtins to 2^-11 absolute on [-pi, pi],
 // and SwiftShader's are that coarse. What remains is the f32 rounding of p * inv_freq, about
 // p * 1e-7 radians (4e-4 at position 4000).
 // CPU twin: src/cpu/rope.ts
 
-struct Params { T: u32, NH: u32, HS: u32, half: u32, pos: u32, log2Theta: f32, rowStride: u32 }
+struct Params { T: u32, NH: u32, HS: u32, half: u32, pos: u32, rowStride: u32 }
 override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@group(0) @binding(2) var<storage, read> invFreq: array<f32>;
 
 // pi/2 = PIO2_A + PIO2_B + PIO2_C (Cephes' split); A and B are short, so k * A and k * B are exact
 // for quadrant counts k up to several thousand (angles up to about 10^4 radians).
@@ -58,8 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (th >= params.T * params.NH) { return; }
   let t = th / params.NH;
   let head = th % params.NH;
-  let invFreq = exp2(-(f32(2u * i) / f32(2u * half)) * params.log2Theta);
-  let a = f32(params.pos + t) * invFreq;
+  let a = f32(params.pos + t) * invFreq[i];
   let cs = cosSin(a);
   let c = cs.x;
   let s = cs.y;

@@ -4,19 +4,21 @@
  * on their first rows only (every row of these kernels depends only on its own inputs), so the CPU
  * reference stays within a few seconds; the row's `checked` field says which.
  */
+
+import { ropeFrequencies } from '../checkpoint/rope';
 import { argmax as argmaxCpu } from '../cpu/argmax';
 import { attention as attentionCpu } from '../cpu/attention';
 import { bench_copy as benchCopyCpu } from '../cpu/bench_copy';
 import { bench_fma as benchFmaCpu } from '../cpu/bench_fma';
 import { embedding as embeddingCpu } from '../cpu/embedding';
 import { gelu as geluCpu } from '../cpu/gelu';
+import { glu as gluCpu } from '../cpu/glu';
 import { kv_append as kvAppendCpu } from '../cpu/kv_append';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { matmul as matmulCpu } from '../cpu/matmul';
 import { residual as residualCpu } from '../cpu/residual';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import { rope as ropeCpu } from '../cpu/rope';
-import { silu_mul as siluMulCpu } from '../cpu/silu_mul';
 import { softmax as softmaxCpu } from '../cpu/softmax';
 import { type GpuWeightFormat, gpuRowBytes, isQuant, QUANT_FORMATS } from '../formats/formats';
 import { randomBlocks } from '../formats/quant';
@@ -35,13 +37,13 @@ import { bench_fma } from '../kernels/bench_fma';
 import type { AnyDispatch } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
+import { glu } from '../kernels/glu';
 import { kv_append } from '../kernels/kv_append';
 import { layernorm } from '../kernels/layernorm';
 import { type MatmulKernel, matmul, matmulCandidates, matmulKernelName } from '../kernels/matmul';
 import { residual } from '../kernels/residual';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
-import { silu_mul } from '../kernels/silu_mul';
 import { softmax } from '../kernels/softmax';
 import type { KernelRow } from './schema';
 import {
@@ -224,14 +226,15 @@ function ropeCase(m: ModelShape, T: number, layout: 'half' | 'pairs'): BenchCase
     bytes: 8 * n,
     prepare() {
       const x = uniform(n, 1);
-      const opts = { pos, theta: 10000, layout };
+      const opts = { pos, layout };
+      const invFreq = ropeFrequencies({ theta: 10000, layout, rotaryDim: HS });
       return {
-        inputs: {},
+        inputs: { invFreq },
         outputs: { x },
-        gpu: (gpu, o) => rope(gpu, o.x, T, NH, HS, opts),
+        gpu: (gpu, o, i) => rope(gpu, o.x, i.invFreq, T, NH, HS, opts),
         reference: () => {
           const out = x.slice();
-          ropeCpu(out, T, NH, HS, opts);
+          ropeCpu(out, invFreq, T, NH, HS, opts);
           return { x: out };
         },
         checked: 'all',
@@ -345,7 +348,7 @@ function fill(n: number, f: (out: Float32Array) => void): Float32Array {
   return out;
 }
 
-type Elementwise = 'gelu' | 'silu_mul' | 'residual';
+type Elementwise = 'gelu' | 'glu' | 'residual';
 
 function elementwiseCase(
   kernel: Elementwise,
@@ -357,7 +360,7 @@ function elementwiseCase(
 ) {
   const N = M * W;
   const inputs = kernel === 'gelu' ? 1 : 2;
-  const flopsPer = { gelu: variant === 'tanh' ? 8 : 5, silu_mul: 4, residual: 1 }[kernel];
+  const flopsPer = { gelu: variant === 'tanh' ? 8 : 5, glu: 4, residual: 1 }[kernel];
   return {
     kernel,
     variant,
@@ -380,7 +383,7 @@ function elementwiseCase(
           tol: { atol: 2e-7, rtol: 4e-6 },
         };
       }
-      if (kernel === 'silu_mul') {
+      if (kernel === 'glu') {
         // One row of a fused gate|up projection [1, 2N].
         const gateUp = new Float32Array(2 * N);
         gateUp.set(a);
@@ -388,8 +391,8 @@ function elementwiseCase(
         return {
           inputs: { gateUp },
           outputs: { out: N },
-          gpu: (gpu, o, i) => silu_mul(gpu, o.out, i.gateUp, 1, N),
-          reference: () => ({ out: fill(N, (out) => siluMulCpu(out, gateUp, 1, N)) }),
+          gpu: (gpu, o, i) => glu(gpu, o.out, i.gateUp, 1, N),
+          reference: () => ({ out: fill(N, (out) => gluCpu(out, gateUp, 1, N)) }),
           checked: 'all',
           tol: { atol: 1e-6, rtol: 2e-6 },
         };
@@ -588,7 +591,7 @@ export function benchCases(preset: Preset, gpu?: Gpu): BenchCase[] {
       for (const M of Ms) cases.push(elementwiseCase('gelu', v, m, `F=${m.F}`, M, m.F));
   }
   for (const m of llamaLike)
-    for (const M of Ms) cases.push(elementwiseCase('silu_mul', 'f32', m, `F=${m.F}`, M, m.F));
+    for (const M of Ms) cases.push(elementwiseCase('glu', 'f32', m, `F=${m.F}`, M, m.F));
   for (const v of ['out-of-place', 'in-place']) {
     for (const m of quick ? [TINYSTORIES] : models) {
       for (const M of Ms) cases.push(elementwiseCase('residual', v, m, `C=${m.C}`, M, m.C));

@@ -5,6 +5,7 @@
  * minimum, $ref to #/$defs/...), so it needs no dependency.
  */
 import schemaJson from '../../bench/schema.json';
+import type { ModelConfig } from '../checkpoint/config';
 import type { AdapterSummary } from '../gpu/device';
 import type { TimingMethod } from '../gpu/timing';
 
@@ -91,7 +92,7 @@ export interface ModelRow {
   model: string;
   dtype: 'f32' | 'f16' | 'q8' | 'q4';
   kvDtype: 'f32' | 'f16';
-  arch: 'gpt2' | 'llama';
+  arch: ModelConfig['arch'];
   /** Layers, channels, heads, kv heads, head size, MLP width, vocab. */
   dims: { L: number; C: number; NH: number; NKV: number; HS: number; F: number; V: number };
   /** KV cache positions (attention kernels are chosen for it). */

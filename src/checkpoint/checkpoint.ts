@@ -7,15 +7,16 @@
 import { ModelFormatError, ModelLoadError, UnsupportedModelError } from '../errors';
 import type { StorageFormat } from '../formats/formats';
 import type { ModelSource } from '../types';
-import { type ModelConfig, parseConfig } from './config';
+import type { ModelConfig } from './config';
+import { hfWeights, parseConfig } from './families';
 import { readGgufHeader } from './gguf';
 import { configFromGguf } from './gguf-config';
 import { tokenizerFromGguf } from './gguf-tokenizer';
-import { GPT2_GGUF, GPT2_HF, gpt2Weights } from './gpt2';
-import { LLAMA_GGUF, LLAMA_HF, llamaWeights } from './llama';
+import { GPT2_GGUF, gpt2Weights } from './gpt2';
+import { LLAMA_GGUF, llamaWeights } from './llama';
 import { readSafetensors } from './safetensors';
 import { type FileSource, openSource, type SourceOptions } from './source';
-import type { StoredTensor } from './tensor';
+import { readF32, type StoredTensor } from './tensor';
 import { Tokenizer } from './tokenizer';
 import { type ModelWeights, Resolver } from './weights';
 
@@ -135,8 +136,7 @@ async function openSafetensors(files: FileSource): Promise<Checkpoint> {
     if (t && !tensors.has(alias)) tensors.set(alias, t);
   }
   const r = new Resolver(tensors, names.join(', '));
-  const weights =
-    config.arch === 'gpt2' ? await gpt2Weights(r, config, GPT2_HF) : await llamaWeights(r, config, LLAMA_HF);
+  const weights = await hfWeights(r, config);
   await r.finish();
   return { format: 'safetensors', describe: files.describe, config, tokenizer, weights, ...summary(tensors) };
 }
@@ -156,11 +156,20 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
     });
   }
   const config = configFromGguf(header.metadata, file);
-  if (tensors.has('rope_freqs.weight')) {
-    // Llama 3.1+ scales rotary frequencies per dimension; running without it would be silently wrong.
-    throw new UnsupportedModelError(
-      `${file}: tensor 'rope_freqs.weight' (Llama 3.1-style rotary frequency factors) is not supported`,
-    );
+  const freqs = tensors.get('rope_freqs.weight');
+  if (freqs) {
+    // Llama 3.1+ as llama.cpp converts it: per-pair divisors of the rotary frequencies.
+    if (!config.rope)
+      throw new ModelFormatError(file, 'has rotary frequency factors but no rotary embedding', freqs.name);
+    const half = config.rope.rotaryDim / 2;
+    if (freqs.shape.length !== 1 || freqs.shape[0] !== half) {
+      throw new ModelFormatError(
+        file,
+        `expected shape [${half}], found [${freqs.shape.join(', ')}]`,
+        freqs.name,
+      );
+    }
+    config.rope.freqFactors = await readF32(freqs);
   }
   // GGUF leaves the unembedding out when it is the embedding.
   config.tiedEmbeddings = !tensors.has('output.weight');

@@ -1,22 +1,30 @@
 /**
- * Hugging Face config.json normalized into one ModelConfig for both families.
+ * A checkpoint's config normalized into one ModelConfig for every family. Each family's file parses
+ * its own config.json fields (gpt2.ts, llama.ts, gemma.ts, phi3.ts, phi.ts; families.ts picks one by
+ * model_type); GGUF metadata is read by gguf-config.ts. What differs between families is said here as
+ * features (norm kind, rotary settings per layer, soft-capping...), which the forward pass turns into
+ * ops: it never asks which family a model is.
  *
  *   V   vocabSize    C  hidden     L  layers     NH heads     NKV kvHeads
  *   HS  headDim      F  ffn        maxContext   positions the model was trained for
  */
-import { ModelFormatError, UnsupportedModelError } from '../errors';
+import type { RopeConfig } from './rope';
 
-export interface RopeConfig {
-  theta: number;
-  /** 'half': rotate (x[i], x[i + HS/2]) as Hugging Face does; 'pairs': (x[2i], x[2i+1]) as GGUF does. */
-  layout: 'half' | 'pairs';
-  /** Leading dimensions of each head that are rotated (HS unless partial rotary). */
-  rotaryDim: number;
+export { parseConfig, SUPPORTED_MODEL_TYPES } from './families';
+export type { RopeConfig, RopeScaling } from './rope';
+
+/** How one layer attends. */
+export interface LayerAttention {
+  /** Its rotary settings; undefined: no positions at all (SmolLM3's NoPE layers). */
+  rope?: RopeConfig;
+  /** Keys it sees: the `window` most recent, its own included (0: all). */
+  window: number;
 }
 
 export interface ModelConfig {
-  arch: 'gpt2' | 'llama';
-  /** config.json's model_type as written (gpt2, llama, mistral, qwen2). */
+  /** The family whose tensor map the weights follow. */
+  arch: 'gpt2' | 'llama' | 'gemma' | 'phi3' | 'phi';
+  /** config.json's model_type as written (gpt2, llama, mistral, qwen2, qwen3, gemma2...). */
   modelType: string;
   vocabSize: number;
   hidden: number;
@@ -28,173 +36,40 @@ export interface ModelConfig {
   maxContext: number;
   norm: 'layernorm' | 'rmsnorm';
   normEps: number;
+  /** The MLP's activation: of fc (GPT-2, Phi-2), or of the gate (SwiGLU 'silu', GeGLU 'gelu_tanh'). */
   activation: 'gelu_tanh' | 'gelu' | 'silu';
+  /** Rotary settings of every layer unless `layerAttention` says otherwise. */
   rope?: RopeConfig;
+  /** Per layer (length L): rotary settings and sliding window. Absent: `rope` everywhere, every key. */
+  layerAttention?: LayerAttention[];
   learnedPositions: boolean;
   tiedEmbeddings: boolean;
   qkvBias: boolean;
   attnOutBias: boolean;
   mlpBias: boolean;
+  /** Per-head RMSNorm of q and k before the rotary embedding (Qwen3, Gemma 3). */
+  qkNorm?: boolean;
+  /** Norms of the attention output and of the MLP output before each residual add (Gemma 2, 3). */
+  sandwichNorms?: boolean;
+  /** Attention and MLP read the same normed input and both add to the residual (Phi-2). */
+  parallelBlock?: boolean;
+  /** The unembedding has a bias (Phi-2). */
+  lmHeadBias?: boolean;
+  /** Added to every RMSNorm weight when the weights are read (Gemma's x * (1 + w)). */
+  normOffset?: number;
+  /** Factor of the token embedding (Gemma: sqrt(hidden)). */
+  embedScale?: number;
+  /** Attention score scale (default 1 / sqrt(headDim)). */
+  attnScale?: number;
+  /** Attention scores s -> c tanh(s / c) (Gemma 2). */
+  attnSoftcap?: number;
+  /** Logits z -> c tanh(z / c) (Gemma 2). */
+  finalSoftcap?: number;
   bosTokenId?: number;
   eosTokenIds: number[];
 }
 
-/** model_type values wgpt implements. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'llama', 'mistral', 'qwen2'] as const;
-
-type Json = Record<string, unknown>;
-
-function int(file: string, cfg: Json, field: string, fallback?: number): number {
-  const v = cfg[field] ?? fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-    throw new ModelFormatError(
-      file,
-      `field '${field}' must be a positive integer, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
-function num(file: string, cfg: Json, field: string, fallback?: number): number {
-  const v = cfg[field] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw new ModelFormatError(
-      file,
-      `field '${field}' must be a positive number, found ${v === undefined ? 'nothing' : JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
-
-function bool(file: string, cfg: Json, field: string, fallback: boolean): boolean {
-  const v = cfg[field] ?? fallback;
-  if (typeof v !== 'boolean') {
-    throw new ModelFormatError(file, `field '${field}' must be true or false, found ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function tokenIds(file: string, cfg: Json, field: string): number[] {
-  const v = cfg[field];
-  if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  for (const id of list) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new ModelFormatError(file, `field '${field}' must be a token id or a list of them`);
-    }
-  }
-  return list as number[];
-}
-
-const GPT2_ACTIVATIONS: Record<string, ModelConfig['activation']> = {
-  gelu_new: 'gelu_tanh',
-  gelu_pytorch_tanh: 'gelu_tanh',
-  gelu: 'gelu',
-};
-
-/** Normalizes a parsed Hugging Face config.json. Throws ModelFormatError / UnsupportedModelError. */
-export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new ModelFormatError(file, 'expected a JSON object');
-  }
-  const cfg = json as Json;
-  const modelType = cfg.model_type;
-  if (typeof modelType !== 'string' || !(SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new UnsupportedModelError(
-      `${file}: model_type ${JSON.stringify(modelType ?? null)} is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
-    );
-  }
-  const bosTokenId = tokenIds(file, cfg, 'bos_token_id')[0];
-  const eosTokenIds = tokenIds(file, cfg, 'eos_token_id');
-  let out: ModelConfig;
-  if (modelType === 'gpt2') {
-    const hidden = int(file, cfg, 'n_embd');
-    const heads = int(file, cfg, 'n_head');
-    const act = cfg.activation_function ?? 'gelu_new';
-    const activation = typeof act === 'string' ? GPT2_ACTIVATIONS[act] : undefined;
-    if (!activation) {
-      throw new UnsupportedModelError(
-        `${file}: activation_function ${JSON.stringify(act)} is not supported; supported: ${Object.keys(GPT2_ACTIVATIONS).join(', ')}`,
-      );
-    }
-    out = {
-      arch: 'gpt2',
-      modelType,
-      vocabSize: int(file, cfg, 'vocab_size'),
-      hidden,
-      layers: int(file, cfg, 'n_layer'),
-      heads,
-      kvHeads: heads,
-      headDim: hidden / heads,
-      ffn: int(file, cfg, 'n_inner', 4 * hidden),
-      maxContext: int(file, cfg, 'n_positions', cfg.n_ctx as number | undefined),
-      norm: 'layernorm',
-      normEps: num(file, cfg, 'layer_norm_epsilon', 1e-5),
-      activation,
-      learnedPositions: true,
-      tiedEmbeddings: bool(file, cfg, 'tie_word_embeddings', true),
-      qkvBias: true,
-      attnOutBias: true,
-      mlpBias: true,
-      bosTokenId,
-      eosTokenIds,
-    };
-    if (!Number.isInteger(out.headDim)) {
-      throw new ModelFormatError(file, `n_embd (${hidden}) is not a multiple of n_head (${heads})`);
-    }
-  } else {
-    const hidden = int(file, cfg, 'hidden_size');
-    const heads = int(file, cfg, 'num_attention_heads');
-    const kvHeads = int(file, cfg, 'num_key_value_heads', heads);
-    const headDim = cfg.head_dim == null ? hidden / heads : int(file, cfg, 'head_dim');
-    if (!Number.isInteger(headDim)) {
-      throw new ModelFormatError(
-        file,
-        `hidden_size (${hidden}) is not a multiple of num_attention_heads (${heads}) and no head_dim is given`,
-      );
-    }
-    if (heads % kvHeads !== 0) {
-      throw new ModelFormatError(
-        file,
-        `num_key_value_heads (${kvHeads}) must divide num_attention_heads (${heads})`,
-      );
-    }
-    if (cfg.rope_scaling != null) {
-      const kind = (cfg.rope_scaling as Json).rope_type ?? (cfg.rope_scaling as Json).type;
-      throw new UnsupportedModelError(
-        `${file}: rope_scaling ${JSON.stringify(kind ?? cfg.rope_scaling)} is not supported (only null)`,
-      );
-    }
-    const act = cfg.hidden_act ?? 'silu';
-    if (act !== 'silu') {
-      throw new UnsupportedModelError(
-        `${file}: hidden_act ${JSON.stringify(act)} is not supported; supported: silu`,
-      );
-    }
-    const attentionBias = bool(file, cfg, 'attention_bias', false);
-    out = {
-      arch: 'llama',
-      modelType,
-      vocabSize: int(file, cfg, 'vocab_size'),
-      hidden,
-      layers: int(file, cfg, 'num_hidden_layers'),
-      heads,
-      kvHeads,
-      headDim,
-      ffn: int(file, cfg, 'intermediate_size'),
-      maxContext: int(file, cfg, 'max_position_embeddings'),
-      norm: 'rmsnorm',
-      normEps: num(file, cfg, 'rms_norm_eps', 1e-6),
-      activation: 'silu',
-      rope: { theta: num(file, cfg, 'rope_theta', 10000), layout: 'half', rotaryDim: headDim },
-      learnedPositions: false,
-      tiedEmbeddings: bool(file, cfg, 'tie_word_embeddings', false),
-      qkvBias: modelType === 'qwen2' || attentionBias,
-      attnOutBias: attentionBias,
-      mlpBias: bool(file, cfg, 'mlp_bias', false),
-      bosTokenId,
-      eosTokenIds,
-    };
-  }
-  return out;
+/** How layer `l` attends: its own entry of `layerAttention`, else `rope` and every key. */
+export function layerAttention(cfg: ModelConfig, l: number): LayerAttention {
+  return cfg.layerAttention?.[l] ?? { rope: cfg.rope, window: 0 };
 }

@@ -3,7 +3,10 @@
  * Hugging Face stores Conv1D weights [K, N] (with or without a 'transformer.' prefix); GGUF stores
  * them transposed, [N, K], under llama.cpp's names.
  */
+import { ModelFormatError, UnsupportedModelError } from '../errors';
 import type { ModelConfig } from './config';
+import { bool, int, type Json, num, tokenIds } from './config-fields';
+import type { Family } from './families';
 import {
   conv1d,
   type LayerWeights,
@@ -83,3 +86,53 @@ export async function gpt2Weights(r: Resolver, cfg: ModelConfig, names: Gpt2Name
   const lmHead = await unembedding(r, wte, names.head, cfg.tiedEmbeddings);
   return { wte, wpe, layers, finalNorm, lmHead };
 }
+
+const ACTIVATIONS: Record<string, ModelConfig['activation']> = {
+  gelu_new: 'gelu_tanh',
+  gelu_pytorch_tanh: 'gelu_tanh',
+  gelu: 'gelu',
+};
+
+function gpt2Config(cfg: Json, file: string, modelType: string): ModelConfig {
+  const hidden = int(file, cfg, 'n_embd');
+  const heads = int(file, cfg, 'n_head');
+  const act = cfg.activation_function ?? 'gelu_new';
+  const activation = typeof act === 'string' ? ACTIVATIONS[act] : undefined;
+  if (!activation) {
+    throw new UnsupportedModelError(
+      `${file}: activation_function ${JSON.stringify(act)} is not supported; supported: ${Object.keys(ACTIVATIONS).join(', ')}`,
+    );
+  }
+  const headDim = hidden / heads;
+  if (!Number.isInteger(headDim)) {
+    throw new ModelFormatError(file, `n_embd (${hidden}) is not a multiple of n_head (${heads})`);
+  }
+  return {
+    arch: 'gpt2',
+    modelType,
+    vocabSize: int(file, cfg, 'vocab_size'),
+    hidden,
+    layers: int(file, cfg, 'n_layer'),
+    heads,
+    kvHeads: heads,
+    headDim,
+    ffn: int(file, cfg, 'n_inner', 4 * hidden),
+    maxContext: int(file, cfg, 'n_positions', cfg.n_ctx as number | undefined),
+    norm: 'layernorm',
+    normEps: num(file, cfg, 'layer_norm_epsilon', 1e-5),
+    activation,
+    learnedPositions: true,
+    tiedEmbeddings: bool(file, cfg, 'tie_word_embeddings', true),
+    qkvBias: true,
+    attnOutBias: true,
+    mlpBias: true,
+    bosTokenId: tokenIds(file, cfg, 'bos_token_id')[0],
+    eosTokenIds: tokenIds(file, cfg, 'eos_token_id'),
+  };
+}
+
+export const GPT2: Family = {
+  modelTypes: ['gpt2'],
+  config: gpt2Config,
+  hfWeights: (r, cfg) => gpt2Weights(r, cfg, GPT2_HF),
+};

@@ -36,14 +36,23 @@ export interface Matrix {
   rows: number;
   cols: number;
   name: string;
+  /** A bias per row (the unembedding of Phi-2). */
+  bias?: Float32Array;
 }
 
 export interface LayerWeights {
   attnNorm: Norm;
   /** q, k and v as one linear map: N = (NH + 2 NKV) HS outputs per row, q's then k's then v's. */
   qkv: Linear;
+  /** Per-head RMSNorm weights of q then k, [2, HS] (Qwen3, Gemma 3). */
+  qkNorm?: Norm;
   o: Linear;
-  mlpNorm: Norm;
+  /** Norm of the attention output before the residual add (Gemma 2, 3). */
+  postAttnNorm?: Norm;
+  /** The MLP's input norm; absent when the MLP reads the attention's normed input (Phi-2). */
+  mlpNorm?: Norm;
+  /** Norm of the MLP output before the residual add (Gemma 2, 3). */
+  postMlpNorm?: Norm;
   /** GPT-2 MLP: proj(gelu(fc(x))). */
   fc?: Linear;
   proj?: Linear;
@@ -120,6 +129,11 @@ export class Resolver {
     return true;
   }
 
+  /** Runs `fn` after the small tensors queued so far have been read. */
+  afterReads(fn: () => void): void {
+    this.pending.push(async () => fn());
+  }
+
   async finish(): Promise<void> {
     for (const p of this.pending) await p();
     this.pending = [];
@@ -134,11 +148,25 @@ export function matrix(r: Resolver, candidates: Names, rows: number, cols: numbe
   return { tensor, rows, cols, name: tensor.name };
 }
 
-export function norm(r: Resolver, prefix: Names, C: number, bias: boolean): Norm {
+/** A norm's weight [C] (plus `offset`: Gemma stores w for x * (1 + w)) and, with `bias`, its bias. */
+export function norm(r: Resolver, prefix: Names, C: number, bias: boolean, offset = 0): Norm {
   const t = r.require(prefix.map((p) => `${p}.weight`));
   const n: Norm = { w: NONE, name: t.name };
-  r.f32(t, [C], (d) => (n.w = d));
+  r.f32(t, [C], (d) => (n.w = offset ? d.map((v) => v + offset) : d));
   if (bias) r.f32(r.require(prefix.map((p) => `${p}.bias`)), [C], (d) => (n.b = d));
+  return n;
+}
+
+/** The per-head q and k norms [HS] each, as one [2, HS] weight (q's first). */
+export function qkNorm(r: Resolver, q: Names, k: Names, HS: number, offset = 0): Norm {
+  const nq = norm(r, q, HS, false, offset);
+  const nk = norm(r, k, HS, false, offset);
+  const n: Norm = { w: NONE, name: `${nq.name} + ${nk.name}` };
+  r.afterReads(() => {
+    n.w = new Float32Array(2 * HS);
+    n.w.set(nq.w);
+    n.w.set(nk.w, HS);
+  });
   return n;
 }
 
@@ -195,9 +223,20 @@ export function conv1d(r: Resolver, prefix: Names, K: number, N: number): Linear
   return l;
 }
 
-/** The unembedding: a stored head unless it is absent or a copy of the embedding (tied). */
-export async function unembedding(r: Resolver, wte: Matrix, head: Names, tied: boolean): Promise<Matrix> {
+/**
+ * The unembedding: a stored head unless it is absent or a copy of the embedding (tied). `bias`:
+ * the head's bias tensor (Phi-2), which also makes the head its own matrix.
+ */
+export async function unembedding(
+  r: Resolver,
+  wte: Matrix,
+  head: Names,
+  tied: boolean,
+  bias?: Names,
+): Promise<Matrix> {
   const t = tied ? r.find(head) : r.require(head);
-  if (!t || (await r.sameData(t, wte.tensor))) return wte;
-  return matrix(r, head, wte.rows, wte.cols);
+  if (!bias && (!t || (await r.sameData(t, wte.tensor)))) return wte;
+  const m: Matrix = t ? matrix(r, head, wte.rows, wte.cols) : { ...wte };
+  if (bias) r.f32(r.require(bias), [wte.rows], (d) => (m.bias = d));
+  return m;
 }

@@ -4,8 +4,12 @@ import { f16Value } from '../formats/f16';
 export interface AttentionOptions {
   /** Absolute position of query row 0; row t attends to cache rows 0 .. pos + t. */
   pos: number;
-  /** Score scale (default 1 / sqrt(HS)). */
+  /** Score scale (default 1 / sqrt(HS); Gemma 2 and 3 use query_pre_attn_scalar^-1/2). */
   scale?: number;
+  /** Soft-capping of the scaled scores: s = softcap * tanh(s / softcap) (Gemma 2; 0 or absent = none). */
+  softcap?: number;
+  /** Sliding window: a query attends to its `window` most recent keys, itself included (0 or absent = all). */
+  window?: number;
   /**
    * Floats from one query row to the next (default NH * HS): q may be the front of fused qkv rows
    * [q | k | v] of (NH + 2 NKV) * HS floats.
@@ -19,7 +23,8 @@ export interface AttentionOptions {
 }
 
 /**
- * out[t, h*HS + d] = sum_j softmax_j(scale * q[t, h] . k_j) v_j[d] over j <= pos + t, where k_j, v_j
+ * out[t, h*HS + d] = sum_j softmax_j(cap(scale * q[t, h] . k_j)) v_j[d] over lo <= j <= pos + t
+ * (lo = pos + t + 1 - window under a sliding window, else 0; cap = softcap tanh(s / softcap) or none), where k_j, v_j
  * are the rows of kv head h / (NH / NKV) in the caches [maxCtx, NKV * HS] (f32, or packed halves
  * under `f16Cache`), and q[t, h] starts at t * qStride + h * HS.
  */
@@ -44,23 +49,26 @@ export function attention(
     ? (c: Float32Array | Uint32Array, j: number, i: number) =>
         f16Value((c[j * W + (i >>> 1)] >>> ((i & 1) * 16)) & 0xffff)
     : (c: Float32Array | Uint32Array, j: number, i: number) => c[j * D + i];
+  const cap = opts.softcap ?? 0;
+  const win = opts.window ?? 0;
   const acc = new Float64Array(HS);
   for (let t = 0; t < T; t++) {
     const L = opts.pos + t + 1;
+    const lo = win > 0 && L > win ? L - win : 0;
     const scores = new Float64Array(L);
     for (let h = 0; h < NH; h++) {
       const qRow = t * qStride + h * HS;
       const kvOffset = Math.floor(h / group) * HS;
       let m = -Infinity;
-      for (let j = 0; j < L; j++) {
+      for (let j = lo; j < L; j++) {
         let dot = 0;
         for (let d = 0; d < HS; d++) dot += q[qRow + d] * at(kCache, j, kvOffset + d);
-        scores[j] = scale * dot;
+        scores[j] = cap > 0 ? cap * Math.tanh((scale * dot) / cap) : scale * dot;
         m = Math.max(m, scores[j]);
       }
       let l = 0;
       acc.fill(0);
-      for (let j = 0; j < L; j++) {
+      for (let j = lo; j < L; j++) {
         const p = Math.exp(scores[j] - m);
         l += p;
         for (let d = 0; d < HS; d++) acc[d] += p * at(vCache, j, kvOffset + d);

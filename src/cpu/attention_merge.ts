@@ -5,6 +5,8 @@ export interface AttentionMergeOptions {
   pos: number;
   /** Keys per chunk. */
   chunk: number;
+  /** Sliding window: row t's keys start at pos + t + 1 - window, chunks before it are skipped (0 = none). */
+  window?: number;
 }
 
 /**
@@ -24,15 +26,18 @@ export function attention_merge(
   const slot = HS + 2;
   const chunks = Math.ceil((opts.pos + T) / opts.chunk);
   for (let row = 0; row < T * NH; row++) {
-    const n = Math.ceil((opts.pos + Math.floor(row / NH) + 1) / opts.chunk);
+    const L = opts.pos + Math.floor(row / NH) + 1;
+    const n = Math.ceil(L / opts.chunk);
+    const W = opts.window ?? 0;
+    const c0 = Math.floor((W > 0 && L > W ? L - W : 0) / opts.chunk);
     const base = row * chunks * slot;
     let M = -Infinity;
-    for (let c = 0; c < n; c++) M = Math.max(M, partials[base + c * slot]);
+    for (let c = c0; c < n; c++) M = Math.max(M, partials[base + c * slot]);
     let l = 0;
-    for (let c = 0; c < n; c++) l += Math.exp(partials[base + c * slot] - M) * partials[base + c * slot + 1];
+    for (let c = c0; c < n; c++) l += Math.exp(partials[base + c * slot] - M) * partials[base + c * slot + 1];
     for (let d = 0; d < HS; d++) {
       let acc = 0;
-      for (let c = 0; c < n; c++) {
+      for (let c = c0; c < n; c++) {
         acc += Math.exp(partials[base + c * slot] - M) * partials[base + c * slot + 2 + d];
       }
       out[row * HS + d] = acc / l;

@@ -1,5 +1,5 @@
 /**
- * CPU twin of shaders/embedding.wgsl: out[t, c] = wte[ids[t] - rowStart, c] (+ wpe[pos + t, c])
+ * CPU twin of shaders/embedding.wgsl: out[t, c] = scale * wte[ids[t] - rowStart, c] (+ wpe[pos + t, c])
  * for the tokens with rowStart <= ids[t] < rowStart + rows; other tokens' rows are left untouched.
  * `format` is how wte is stored: f32; f16 packed halves, each row padded to ceil(C/2) u32s
  * (packWeightF16's layout); or a quantized format, rows of C/blockSize ggml blocks back to back
@@ -18,6 +18,8 @@ export interface EmbeddingOptions {
   rows?: number;
   /** How wte is stored (wpe is always f32). */
   format: GpuWeightFormat;
+  /** Factor of the token embedding (default 1; Gemma: sqrt(hidden), rounded to f32). */
+  scale?: number;
 }
 
 export function embedding(
@@ -34,10 +36,14 @@ export function embedding(
   const rowStart = opts.rowStart ?? 0;
   const rows = opts.rows ?? Math.floor(bytes.length / rowBytes);
   const v = new Float32Array(C);
+  const scale = Math.fround(opts.scale ?? 1);
   for (let t = 0; t < T; t++) {
     const row = ids[t] - rowStart;
     if (row < 0 || row >= rows) continue;
     dequantize(opts.format, bytes.subarray(row * rowBytes), C, v);
-    for (let c = 0; c < C; c++) out[t * C + c] = wpe ? v[c] + wpe[(opts.pos + t) * C + c] : v[c];
+    for (let c = 0; c < C; c++) {
+      const e = Math.fround(v[c] * scale);
+      out[t * C + c] = wpe ? e + wpe[(opts.pos + t) * C + c] : e;
+    }
   }
 }

@@ -3,8 +3,6 @@
 export interface RopeOptions {
   /** Position of row 0. */
   pos: number;
-  /** Frequency base (10000 for Llama 2, 500000 for Llama 3...). */
-  theta: number;
   /** 'half': pairs (j, j + rotaryDim/2) (Hugging Face); 'pairs': (2i, 2i + 1) (GGUF, llama.cpp). */
   layout: 'half' | 'pairs';
   /** Leading dimensions of each head that rotate (default HS). */
@@ -16,8 +14,18 @@ export interface RopeOptions {
   rowStride?: number;
 }
 
-/** Rotates heads 0 .. NH - 1 of each row of x[T, rowStride] in place: row t sits at position pos + t. */
-export function rope(x: Float32Array, T: number, NH: number, HS: number, opts: RopeOptions): void {
+/**
+ * Rotates heads 0 .. NH - 1 of each row of x[T, rowStride] in place: row t sits at position pos + t,
+ * pair i turns by (pos + t) * invFreq[i] (src/checkpoint/rope.ts computes the frequencies).
+ */
+export function rope(
+  x: Float32Array,
+  invFreq: Float32Array,
+  T: number,
+  NH: number,
+  HS: number,
+  opts: RopeOptions,
+): void {
   const rd = opts.rotaryDim ?? HS;
   const half = rd / 2;
   const rowStride = opts.rowStride ?? NH * HS;
@@ -25,7 +33,7 @@ export function rope(x: Float32Array, T: number, NH: number, HS: number, opts: R
     for (let h = 0; h < NH; h++) {
       const base = t * rowStride + h * HS;
       for (let i = 0; i < half; i++) {
-        const a = (opts.pos + t) * opts.theta ** (-(2 * i) / rd);
+        const a = (opts.pos + t) * invFreq[i];
         const c = Math.cos(a);
         const s = Math.sin(a);
         const i0 = opts.layout === 'pairs' ? base + 2 * i : base + i;

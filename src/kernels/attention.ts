@@ -151,6 +151,13 @@ export async function attention(
   if (!(Number.isInteger(qStride) && qStride >= NH * HS)) {
     throw new Error(`attention: qStride must be an integer >= NH * HS = ${NH * HS}, got ${qStride}`);
   }
+  const softcap = opts.softcap ?? 0;
+  if (!(Number.isFinite(softcap) && softcap >= 0))
+    throw new Error(`attention: softcap must be >= 0, got ${softcap}`);
+  const window = opts.window ?? 0;
+  if (!(Number.isInteger(window) && window >= 0)) {
+    throw new Error(`attention: window must be an integer >= 0, got ${window}`);
+  }
   const k = opts.kernel ?? DEFAULT_ATTENTION_KERNEL;
   const problem = attentionKernelProblem(gpu, k, HS);
   if (problem) throw new InvalidOptionError('attentionKernel', `${attentionKernelName(k)}: ${problem}`);
@@ -181,7 +188,19 @@ export async function attention(
       { 1: out, 2: q, 3: kCache, 4: vCache },
       (d, dims) => {
         check(dims);
-        d.set({ T: dims.T, NH, NKV, HS, pos: dims.pos, scale, qStride, chunk: 0, chunks: 0 });
+        d.set({
+          T: dims.T,
+          NH,
+          NKV,
+          HS,
+          pos: dims.pos,
+          scale,
+          qStride,
+          chunk: 0,
+          chunks: 0,
+          softcap,
+          window,
+        });
         grid1d(d, dims.T * NH);
       },
       { T, pos: opts.pos },
@@ -207,12 +226,12 @@ export async function attention(
         check(dims);
         if (dims.T > T) throw new Error(`attention: T=${dims.T} exceeds the T=${T} it was created with`);
         const n = ceilDiv(dims.pos + dims.T, chunk);
-        d.set({ T: dims.T, NH, NKV, HS, pos: dims.pos, scale, qStride, chunk, chunks: n });
+        d.set({ T: dims.T, NH, NKV, HS, pos: dims.pos, scale, qStride, chunk, chunks: n, softcap, window });
         grid1d(d, dims.T * NH * n);
       },
       { T, pos: opts.pos },
     );
-    const merge = await attention_merge(gpu, out, partials, T, NH, HS, { pos: opts.pos, chunk });
+    const merge = await attention_merge(gpu, out, partials, T, NH, HS, { pos: opts.pos, chunk, window });
     return new DispatchChain([chunks, merge], [partials]);
   } catch (e) {
     chunks?.destroy();

@@ -23,6 +23,10 @@ export async function attention_merge(
   if (!(Number.isInteger(opts.chunk) && opts.chunk >= 1)) {
     throw new Error(`attention_merge: chunk must be an integer >= 1, got ${opts.chunk}`);
   }
+  const window = opts.window ?? 0;
+  if (!(Number.isInteger(window) && window >= 0)) {
+    throw new Error(`attention_merge: window must be an integer >= 0, got ${window}`);
+  }
   const partialFloats = Math.floor(sliceOf(partials).size / 4);
   const outFloats = Math.floor(sliceOf(out).size / 4);
   const p = await gpu.pipeline('attention_merge', {}, { WG });
@@ -40,7 +44,7 @@ export async function attention_merge(
         );
       }
       if (dims.T * NH * HS > outFloats) throw new Error(`attention_merge: T=${dims.T} rows exceed out`);
-      d.set({ T: dims.T, NH, HS, pos: dims.pos, chunk: opts.chunk, chunks });
+      d.set({ T: dims.T, NH, HS, pos: dims.pos, chunk: opts.chunk, chunks, window });
       grid1d(d, ceilDiv(dims.T * NH * HS, WG));
     },
     { T, pos: opts.pos },

@@ -27,6 +27,8 @@ export async function embedding(
   const QK = BLOCK[opts.format].elements;
   if (C % QK) throw new Error(`embedding: ${opts.format} rows need C a multiple of ${QK}, got C = ${C}`);
   const rowBytes = gpuRowBytes(opts.format, C);
+  const scale = opts.scale ?? 1;
+  if (!Number.isFinite(scale)) throw new Error(`embedding: scale must be finite, got ${scale}`);
   const rowStart = opts.rowStart ?? 0;
   const rows = opts.rows ?? Math.floor(sliceOf(wte).size / rowBytes);
   if (sliceOf(wte).size < rows * rowBytes) throw new Error(`embedding: wte holds fewer than ${rows} rows`);
@@ -43,7 +45,7 @@ export async function embedding(
       if (dims.pos + dims.T > maxPos) {
         throw new Error(`embedding: positions up to ${dims.pos + dims.T} exceed wpe's ${maxPos} rows`);
       }
-      d.set({ T: dims.T, C, pos: dims.pos, rowStart, rows });
+      d.set({ T: dims.T, C, pos: dims.pos, rowStart, rows, scale });
       grid1d(d, ceilDiv(dims.T * C, WG));
     },
     { T, pos: opts.pos },

@@ -7,12 +7,14 @@ const WG = 64;
 
 /**
  * Rotary position embedding in place on heads 0 .. NH - 1 of each row of x[T, rowStride]
- * (`opts.rowStride`, default NH * HS); row t sits at position pos + t. `update({ T, pos })`
+ * (`opts.rowStride`, default NH * HS); row t sits at position pos + t and pair i turns by
+ * (pos + t) * invFreq[i] (invFreq: rotaryDim / 2 f32, src/checkpoint/rope.ts). `update({ T, pos })`
  * retargets it to a new block of rows.
  */
 export async function rope(
   gpu: Gpu,
   x: BufferRef,
+  invFreq: BufferRef,
   T: number,
   NH: number,
   HS: number,
@@ -23,7 +25,9 @@ export async function rope(
   if (!(rd >= 2 && rd <= HS && rd % 2 === 0)) {
     throw new Error(`rope: rotaryDim must be even and in 2..HS=${HS}, got ${rd}`);
   }
-  if (!(opts.theta > 0)) throw new Error(`rope: theta must be > 0, got ${opts.theta}`);
+  if (sliceOf(invFreq).size < (rd / 2) * 4) {
+    throw new Error(`rope: invFreq holds fewer than rotaryDim / 2 = ${rd / 2} frequencies`);
+  }
   if (opts.layout !== 'half' && opts.layout !== 'pairs') {
     throw new Error(`rope: layout must be 'half' or 'pairs', got '${opts.layout}'`);
   }
@@ -38,11 +42,11 @@ export async function rope(
   return Dispatch.create(
     gpu,
     p,
-    { 1: x },
+    { 1: x, 2: invFreq },
     (d, dims) => {
       if (dims.T > capacity) throw new Error(`rope: T=${dims.T} rows exceed the buffer's ${capacity}`);
       if (!(dims.pos >= 0)) throw new Error(`rope: pos must be >= 0, got ${dims.pos}`);
-      d.set({ T: dims.T, NH, HS, half: rd / 2, pos: dims.pos, log2Theta: Math.log2(opts.theta), rowStride });
+      d.set({ T: dims.T, NH, HS, half: rd / 2, pos: dims.pos, rowStride });
       grid1d(d, ceilDiv((dims.T * NH * rd) / 2, WG));
     },
     { T, pos: opts.pos },

@@ -3,18 +3,22 @@
  * the GPU forward is tested against, and runs the same `forward` function.
  */
 
-import type { ModelConfig } from '../checkpoint/config';
+import { layerAttention, type ModelConfig } from '../checkpoint/config';
+import { ropeFrequencies } from '../checkpoint/rope';
 import { readF32 } from '../checkpoint/tensor';
 import type { Linear, Matrix, ModelWeights, Norm } from '../checkpoint/weights';
 import { attention } from '../cpu/attention';
 import { embedding } from '../cpu/embedding';
 import { gelu } from '../cpu/gelu';
+import { glu } from '../cpu/glu';
 import { kv_append } from '../cpu/kv_append';
 import { layernorm } from '../cpu/layernorm';
 import { matmul } from '../cpu/matmul';
+import { qk_norm } from '../cpu/qk_norm';
+import { residual } from '../cpu/residual';
 import { rmsnorm } from '../cpu/rmsnorm';
 import { rope } from '../cpu/rope';
-import { silu_mul } from '../cpu/silu_mul';
+import { softcap } from '../cpu/softcap';
 import { type Dtype, encodeRows, gpuFormat, transpose } from '../formats/convert';
 import { f16Round } from '../formats/f16';
 import type { StorageFormat } from '../formats/formats';
@@ -27,6 +31,8 @@ export interface CpuTable {
   rows: number;
   cols: number;
   name: string;
+  /** A bias per row (an unembedding's). */
+  bias?: Float32Array;
 }
 
 /** A linear layer as f32, in its checkpoint layout ('NK' [N, K] or 'KN' [K, N]), parts stacked. */
@@ -62,7 +68,7 @@ export async function cpuWeights(m: ModelWeights, dtype?: Dtype): Promise<Weight
   const table = async (t: Matrix, convert = true): Promise<CpuTable> => {
     const f = await readF32(t.tensor);
     const data = convert ? asStored(f, t.tensor.format, t.rows, t.cols) : f;
-    return { data, rows: t.rows, cols: t.cols, name: t.name };
+    return { data, rows: t.rows, cols: t.cols, name: t.name, bias: t.bias };
   };
   const linear = async (l: Linear | undefined): Promise<CpuLinear | undefined> => {
     if (!l) return undefined;
@@ -83,8 +89,11 @@ export async function cpuWeights(m: ModelWeights, dtype?: Dtype): Promise<Weight
     layers.push({
       attnNorm: l.attnNorm,
       qkv: (await linear(l.qkv))!,
+      qkNorm: l.qkNorm,
       o: (await linear(l.o))!,
+      postAttnNorm: l.postAttnNorm,
       mlpNorm: l.mlpNorm,
+      postMlpNorm: l.postMlpNorm,
       fc: await linear(l.fc),
       proj: await linear(l.proj),
       gateUp: await linear(l.gateUp),
@@ -127,13 +136,26 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     pos: number,
   ) {
     const tokenIds = Uint32Array.from(ids.subarray(0, T));
-    embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, { pos, format: 'f32' });
+    embedding(out, tokenIds, wte.data, wpe ? wpe.data : null, T, this.cfg.hidden, {
+      pos,
+      format: 'f32',
+      scale: this.cfg.embedScale,
+    });
   }
 
   async norm(out: Float32Array, x: Float32Array, w: Norm, T: number) {
     const eps = this.cfg.normEps;
     if (this.cfg.norm === 'layernorm') layernorm(out, x, w.w, w.b!, T, this.cfg.hidden, { eps });
     else rmsnorm(out, x, w.w, T, this.cfg.hidden, { eps });
+  }
+
+  async add(out: Float32Array, x: Float32Array, T: number) {
+    residual(out, out, x, T * this.cfg.hidden);
+  }
+
+  async qkNorm(qkv: Float32Array, w: Norm, T: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS, normEps: eps } = this.cfg;
+    qk_norm(qkv, w.w, T, NH, NKV, HS, { eps, rowStride: (NH + 2 * NKV) * HS });
   }
 
   async linear(out: Float32Array, x: Float32Array, w: CpuLinear, T: number) {
@@ -144,13 +166,13 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     matmul(out, x, w.w, w.b ?? null, T, w.K, w.N, { wLayout: w.layout, format: 'f32', accumulate: true });
   }
 
-  async rope(qkv: Float32Array, T: number, pos: number) {
-    const { rope: r, heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
-    rope(qkv, T, NH + NKV, HS, {
+  async rope(qkv: Float32Array, layer: number, T: number, pos: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+    const r = layerAttention(this.cfg, layer).rope!;
+    rope(qkv, ropeFrequencies(r), T, NH + NKV, HS, {
       pos,
-      theta: r!.theta,
-      layout: r!.layout,
-      rotaryDim: r!.rotaryDim,
+      layout: r.layout,
+      rotaryDim: r.rotaryDim,
       rowStride: (NH + 2 * NKV) * HS,
     });
   }
@@ -170,6 +192,9 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
       pos,
       qStride: S,
       f16Cache: this.kvF16,
+      scale: this.cfg.attnScale,
+      softcap: this.cfg.attnSoftcap,
+      window: layerAttention(this.cfg, layer).window,
     });
   }
 
@@ -177,8 +202,8 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     gelu(out, x, T * this.cfg.ffn, { approximate: this.cfg.activation === 'gelu' ? 'none' : 'tanh' });
   }
 
-  async siluMul(out: Float32Array, gateUp: Float32Array, T: number) {
-    silu_mul(out, gateUp, T, this.cfg.ffn);
+  async glu(out: Float32Array, gateUp: Float32Array, T: number) {
+    glu(out, gateUp, T, this.cfg.ffn, { activation: gluActivation(this.cfg) });
   }
 
   async lastRow(out: Float32Array, x: Float32Array, T: number) {
@@ -187,8 +212,21 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
   }
 
   async unembed(out: Float32Array, x: Float32Array, table: Table, T: number) {
-    matmul(out, x, table.data, null, T, table.cols, table.rows, { wLayout: 'NK', format: 'f32' });
+    matmul(out, x, table.data, table.bias ?? null, T, table.cols, table.rows, {
+      wLayout: 'NK',
+      format: 'f32',
+    });
   }
+
+  async softcap(logits: Float32Array, T: number) {
+    softcap(logits, T * this.cfg.vocabSize, this.cfg.finalSoftcap!);
+  }
+}
+
+/** The gate activation of a gated MLP, as the glu kernel names it. */
+export function gluActivation(cfg: ModelConfig): 'silu' | 'gelu_tanh' {
+  if (cfg.activation === 'silu' || cfg.activation === 'gelu_tanh') return cfg.activation;
+  throw new Error(`a gated MLP with activation '${cfg.activation}' has no kernel`);
 }
 
 /** Scratch activations for T positions. */
@@ -198,6 +236,7 @@ export function cpuActivations(cfg: ModelConfig, T: number): Activations<Float32
     ids: new Float32Array(T),
     x: new Float32Array(T * C),
     h: new Float32Array(T * C),
+    y: new Float32Array(T * C),
     qkv: new Float32Array(T * (NH + 2 * NKV) * HS),
     att: new Float32Array(T * NH * HS),
     f: new Float32Array(T * 2 * F),

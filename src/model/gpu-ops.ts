@@ -4,7 +4,8 @@
  * rewriting only the small uniforms that carry T and pos, and is submitted as one command buffer.
  */
 
-import type { ModelConfig } from '../checkpoint/config';
+import { layerAttention, type ModelConfig } from '../checkpoint/config';
+import { type RopeConfig, ropeFrequencies } from '../checkpoint/rope';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import type { BufferRef, Gpu } from '../gpu/gpu';
@@ -12,12 +13,16 @@ import { attention } from '../kernels/attention';
 import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
+import { glu } from '../kernels/glu';
 import { kv_append } from '../kernels/kv_append';
 import { layernorm } from '../kernels/layernorm';
 import { matmul } from '../kernels/matmul';
+import { qk_norm } from '../kernels/qk_norm';
+import { residual } from '../kernels/residual';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
-import { silu_mul } from '../kernels/silu_mul';
+import { softcap } from '../kernels/softcap';
+import { gluActivation } from './cpu-ops';
 import type { Ops } from './forward';
 import type { GpuKinds, GpuLinear, GpuNorm, GpuTable } from './gpu-weights';
 import { chooseAttention, chooseMatmul, chooseReductionWg, normCheckData } from './kernel-choice';
@@ -46,6 +51,8 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   private tape: { key: string; step: Step }[] = [];
   private at = 0;
   private recorded: { key: string; step: Step }[] = [];
+  /** The rotary frequency table of each distinct rope setting, uploaded once. */
+  private frequencies = new Map<RopeConfig, GPUBuffer>();
 
   constructor(
     readonly gpu: Gpu,
@@ -120,6 +127,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
             rowStart: block.start,
             rows: block.rows,
             format: block.format,
+            scale: this.cfg.embedScale,
           }),
         { T, pos },
       );
@@ -153,6 +161,20 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
         return build(WG, maxT, { out, x, w: w.w, b: w.b });
       },
       { R: T },
+    );
+  }
+
+  async add(out: GPUBuffer, x: GPUBuffer, T: number) {
+    const C = this.cfg.hidden;
+    await this.use('add', () => residual(this.gpu, out, out, x, this.maxT * C), { N: T * C });
+  }
+
+  async qkNorm(qkv: GPUBuffer, w: GpuNorm, T: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS, normEps: eps } = this.cfg;
+    await this.use(
+      `qk_norm ${w.name}`,
+      () => qk_norm(this.gpu, qkv, w.w, this.maxT, NH, NKV, HS, { eps, rowStride: (NH + 2 * NKV) * HS }),
+      { T },
     );
   }
 
@@ -201,18 +223,24 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     }
   }
 
-  async rope(qkv: GPUBuffer, T: number, pos: number) {
-    const { rope: r, heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+  async rope(qkv: GPUBuffer, layer: number, T: number, pos: number) {
+    const { heads: NH, kvHeads: NKV, headDim: HS } = this.cfg;
+    const r = layerAttention(this.cfg, layer).rope!;
     await this.use(
-      'rope',
-      () =>
-        rope(this.gpu, qkv, this.maxT, NH + NKV, HS, {
+      `rope ${layer}`,
+      async () => {
+        let invFreq = this.frequencies.get(r);
+        if (!invFreq) {
+          invFreq = await this.gpu.upload('rope frequencies', ropeFrequencies(r));
+          this.frequencies.set(r, invFreq);
+        }
+        return rope(this.gpu, qkv, invFreq, this.maxT, NH + NKV, HS, {
           pos: 0,
-          theta: r!.theta,
-          layout: r!.layout,
-          rotaryDim: r!.rotaryDim,
+          layout: r.layout,
+          rotaryDim: r.rotaryDim,
           rowStride: (NH + 2 * NKV) * HS,
-        }),
+        });
+      },
       { T, pos },
     );
   }
@@ -253,6 +281,9 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
           qStride: S,
           f16Cache: this.kv.f16,
           kernel,
+          scale: this.cfg.attnScale,
+          softcap: this.cfg.attnSoftcap,
+          window: layerAttention(this.cfg, layer).window,
         });
       },
       { T, pos },
@@ -265,8 +296,11 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     await this.use('gelu', () => gelu(this.gpu, out, x, N, { approximate }), { N: T * this.cfg.ffn });
   }
 
-  async siluMul(out: GPUBuffer, gateUp: GPUBuffer, T: number) {
-    await this.use('silu_mul', () => silu_mul(this.gpu, out, gateUp, this.maxT, this.cfg.ffn), { R: T });
+  async glu(out: GPUBuffer, gateUp: GPUBuffer, T: number) {
+    const activation = gluActivation(this.cfg);
+    await this.use('glu', () => glu(this.gpu, out, gateUp, this.maxT, this.cfg.ffn, { activation }), {
+      R: T,
+    });
   }
 
   async lastRow(out: GPUBuffer, x: GPUBuffer, T: number) {
@@ -293,6 +327,14 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     await this.matmul(out, x, w, T, false, this.allRows ? this.maxT : 1);
   }
 
+  async softcap(logits: GPUBuffer, T: number) {
+    const V = this.cfg.vocabSize;
+    const rows = this.allRows ? this.maxT : 1;
+    await this.use('softcap', () => softcap(this.gpu, logits, rows * V, this.cfg.finalSoftcap!), {
+      N: T * V,
+    });
+  }
+
   /** The dispatches of the last pass, in order, each with its op's key (copies left out). */
   dispatches(): { key: string; dispatch: Dispatch<unknown> }[] {
     return this.recorded.flatMap(({ key, step }) =>
@@ -304,5 +346,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
   destroy(): void {
     for (const e of this.tape) if (e.step.kind === 'dispatch') e.step.d.destroy();
     this.tape = [];
+    for (const b of this.frequencies.values()) b.destroy();
+    this.frequencies.clear();
   }
 }

@@ -80,8 +80,11 @@ function columns(w: Float32Array, rows: number, cols: number, c0: number, n: num
 /** GPU bytes of every weight under a dtype: what the uploader will upload. */
 export function uploadBytes(m: ModelWeights, dtype: Dtype | undefined): number {
   let n = 0;
-  const table = (t: Matrix) => (n += t.rows * gpuRowBytes(gpuFormat(t.tensor.format, dtype, t.cols), t.cols));
   const small = (a?: Float32Array) => (n += a?.byteLength ?? 0);
+  const table = (t: Matrix) => {
+    n += t.rows * gpuRowBytes(gpuFormat(t.tensor.format, dtype, t.cols), t.cols);
+    small(t.bias);
+  };
   const linear = (l?: Linear) => {
     if (!l) return;
     for (const p of l.parts) {
@@ -100,9 +103,9 @@ export function uploadBytes(m: ModelWeights, dtype: Dtype | undefined): number {
   small(m.finalNorm.w);
   small(m.finalNorm.b);
   for (const l of m.layers) {
-    for (const x of [l.attnNorm, l.mlpNorm]) {
-      small(x.w);
-      small(x.b);
+    for (const x of [l.attnNorm, l.qkNorm, l.postAttnNorm, l.mlpNorm, l.postMlpNorm]) {
+      small(x?.w);
+      small(x?.b);
     }
     for (const x of [l.qkv, l.o, l.fc, l.proj, l.gateUp, l.down]) linear(x);
   }
@@ -247,7 +250,7 @@ export class WeightUploader {
 
   /** A table; `f32` keeps it f32 whatever the dtype (learned positions: the embedding kernel reads them as f32). */
   async table(t: Matrix, f32 = false): Promise<GpuTable> {
-    const blocks = await this.rowBlocks(t.name, [t.tensor], t.cols, undefined, f32 ? 'f32' : undefined);
+    const blocks = await this.rowBlocks(t.name, [t.tensor], t.cols, t.bias, f32 ? 'f32' : undefined);
     return { name: t.name, rows: t.rows, cols: t.cols, blocks };
   }
 
@@ -305,8 +308,11 @@ export class WeightUploader {
       layers.push({
         attnNorm: await this.norm(l.attnNorm),
         qkv: await this.linear(l.qkv),
+        qkNorm: l.qkNorm && (await this.norm(l.qkNorm)),
         o: await this.linear(l.o),
-        mlpNorm: await this.norm(l.mlpNorm),
+        postAttnNorm: l.postAttnNorm && (await this.norm(l.postAttnNorm)),
+        mlpNorm: l.mlpNorm && (await this.norm(l.mlpNorm)),
+        postMlpNorm: l.postMlpNorm && (await this.norm(l.postMlpNorm)),
         fc: l.fc && (await this.linear(l.fc)),
         proj: l.proj && (await this.linear(l.proj)),
         gateUp: l.gateUp && (await this.linear(l.gateUp)),

@@ -135,6 +135,8 @@ export class GpuRunner {
       ids: await this.buffer('ids', f32(T)),
       x: await this.buffer('x', f32(T * C)),
       h: await this.buffer('h', f32(T * C)),
+      // Only sandwich norms use y.
+      y: await this.buffer('y', f32(cfg.sandwichNorms ? T * C : 1)),
       qkv: await this.buffer('qkv', f32(T * (NH + 2 * NKV) * HS)),
       att: await this.buffer('att', f32(T * NH * HS)),
       f: await this.buffer('f', f32(T * 2 * F)),

@@ -14,6 +14,9 @@ interface Extra {
   /** q is the front of fused qkv rows [q | k | v]: qStride = (NH + 2 NKV) * HS. */
   fused?: boolean;
   f16Cache?: boolean;
+  softcap?: number;
+  /** Sliding window of keys; cache rows before the first row's window hold NaN, so reading one shows. */
+  window?: number;
 }
 
 /**
@@ -36,18 +39,30 @@ function attnCase(
   const cache = (s: number) => {
     const c = new Float32Array(maxCtx * D).fill(Number.NaN);
     c.set(randn(filled * D, s));
+    const W = extra.window ?? 0;
+    if (W > 0 && pos + 1 > W) c.fill(Number.NaN, 0, (pos + 1 - W) * D);
     return extra.f16Cache ? packWeightF16(c, maxCtx, D) : c;
   };
   const qStride = extra.fused ? (NH + 2 * NKV) * HS : NH * HS;
   const q = new Float32Array(T * qStride).fill(Number.NaN);
   const qs = randn(T * NH * HS, seed);
   for (let t = 0; t < T; t++) q.set(qs.subarray(t * NH * HS, (t + 1) * NH * HS), t * qStride);
-  const opts = { pos, scale: extra.scale, qStride, f16Cache: extra.f16Cache, kernel: extra.kernel };
+  const opts = {
+    pos,
+    scale: extra.scale,
+    qStride,
+    f16Cache: extra.f16Cache,
+    kernel: extra.kernel,
+    softcap: extra.softcap,
+    window: extra.window,
+  };
   const tags = [
     extra.kernel ? attentionKernelName(extra.kernel) : '',
     extra.f16Cache ? 'f16' : '',
     extra.fused ? `qStride=${qStride}` : '',
     extra.scale === undefined ? '' : `scale=${extra.scale}`,
+    extra.softcap === undefined ? '' : `softcap=${extra.softcap}`,
+    extra.window === undefined ? '' : `window=${extra.window}`,
   ].filter(Boolean);
   return {
     name: `T=${T} NH=${NH} NKV=${NKV} HS=${HS} pos=${pos}${tags.map((t) => ` ${t}`).join('')}`,
@@ -119,4 +134,16 @@ export const cases: KernelCase[] = [
   attnCase(3, 3, 1, 17, 60, 30, { kernel: subgroup(), f16Cache: true, fused: true }),
   attnCase(1, 4, 1, 64, 999, 31, { kernel: subgroup(256) }),
   attnCase(17, 4, 2, 100, 5, 32, { kernel: subgroup(7), f16Cache: true }),
+  // Gemma 2: soft-capped scores (a large scale makes the cap bite), every kernel kind.
+  attnCase(17, 4, 2, 16, 5, 32, { scale: 3, softcap: 2 }),
+  attnCase(1, 4, 2, 64, 200, 33, { softcap: 1.5, scale: 1, kernel: split(64) }),
+  attnCase(3, 3, 1, 17, 60, 34, { softcap: 3, scale: 2, kernel: subgroup() }),
+  // Sliding windows: keys before the window are NaN and must not be read; in a block, each row's
+  // window starts elsewhere; split chunks wholly before the window are skipped by the merge.
+  attnCase(17, 4, 2, 16, 0, 35, { window: 5 }),
+  attnCase(17, 3, 1, 24, 40, 36, { window: 7 }),
+  attnCase(1, 4, 2, 64, 200, 37, { window: 50, kernel: split(16) }),
+  attnCase(5, 4, 2, 20, 100, 38, { window: 33, kernel: split(8), f16Cache: true }),
+  attnCase(3, 3, 1, 17, 60, 39, { window: 9, kernel: subgroup(), softcap: 2 }),
+  attnCase(1, 2, 2, 16, 200, 40, { window: 1 }),
 ];

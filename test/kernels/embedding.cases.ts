@@ -31,13 +31,14 @@ function lookup(
   positions: boolean,
   format: GpuWeightFormat,
   seed: number,
+  scale?: number,
 ) {
   const wte = table(V, C, format, seed);
   const inputs: KernelCase['inputs'] = { ids: tokenIds(T, V, seed + 1), wte };
   if (positions) inputs.wpe = randn((pos + T + 2) * C, seed + 2);
-  const opts = { pos, format };
+  const opts = { pos, format, scale };
   return {
-    name: `T=${T} C=${C} V=${V} pos=${pos}${positions ? ' +wpe' : ''}${suffix(format)}`,
+    name: `T=${T} C=${C} V=${V} pos=${pos}${positions ? ' +wpe' : ''}${suffix(format)}${scale ? ` scale=${scale}` : ''}`,
     tol,
     inputs,
     outputs: { out: new Float32Array(T * C) },
@@ -154,6 +155,9 @@ export const cases: KernelCase[] = [
     ]),
   ),
   lookup(5, 1000, 20, 1, true, 'f16', 41),
+  // Gemma's scaled embedding: sqrt(hidden).
+  lookup(17, 48, 65, 0, false, 'f32', 42, Math.sqrt(48)),
+  lookup(3, 64, 30, 2, false, 'q8_0', 43, 8),
   ...quantLookups,
   chunked(65, 17, 30, 11, 'f32', 50),
   chunked(17, 65, 31, 16, 'f16', 60),

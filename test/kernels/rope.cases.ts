@@ -1,3 +1,4 @@
+import { type RopeScaling, ropeFrequencies } from '../../src/checkpoint/rope';
 import { type RopeOptions, rope as ropeCpu } from '../../src/cpu/rope';
 import { rope } from '../../src/kernels/rope';
 import { type KernelCase, randn, type Tolerance } from './harness';
@@ -16,18 +17,39 @@ function tolAt(maxPos: number, x: Float32Array): Tolerance {
  * x is [T, rowStride] (default NH * HS); with a larger stride the floats after the NH heads of each
  * row (v of a fused qkv row) are compared too, so a rotation that strays into them fails.
  */
-function ropeCase(T: number, NH: number, HS: number, opts: RopeOptions, seed: number): KernelCase {
+function ropeCase(
+  T: number,
+  NH: number,
+  HS: number,
+  opts: RopeOptions & { theta: number; scaling?: RopeScaling },
+  seed: number,
+): KernelCase {
   const stride = opts.rowStride ?? NH * HS;
   const x = randn(T * stride, seed);
+  const rotaryDim = opts.rotaryDim ?? HS;
+  const invFreq = ropeFrequencies({
+    theta: opts.theta,
+    layout: opts.layout,
+    rotaryDim,
+    scaling: opts.scaling,
+  });
   return {
-    name: `${opts.layout} T=${T} NH=${NH} HS=${HS} rd=${opts.rotaryDim ?? HS} pos=${opts.pos} theta=${opts.theta}${opts.rowStride === undefined ? '' : ` rowStride=${stride}`}`,
+    name: `${opts.layout} T=${T} NH=${NH} HS=${HS} rd=${rotaryDim} pos=${opts.pos} theta=${opts.theta}${opts.rowStride === undefined ? '' : ` rowStride=${stride}`}${opts.scaling ? ` ${opts.scaling.type}` : ''}`,
     tol: tolAt(opts.pos + T, x),
-    inputs: {},
+    inputs: { invFreq },
     outputs: { x },
-    cpu: (o) => ropeCpu(o.x as Float32Array, T, NH, HS, opts),
-    gpu: (gpu, o) => rope(gpu, o.x, T, NH, HS, opts),
+    cpu: (o, i) => ropeCpu(o.x as Float32Array, i.invFreq as Float32Array, T, NH, HS, opts),
+    gpu: (gpu, o, i) => rope(gpu, o.x, i.invFreq, T, NH, HS, opts),
   };
 }
+
+const LLAMA3: RopeScaling = {
+  type: 'llama3',
+  factor: 8,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalContext: 64,
+};
 
 export const variants = [{ PAIRS: false }, { PAIRS: true }];
 
@@ -54,4 +76,7 @@ export const cases: KernelCase[] = (['half', 'pairs'] as const).flatMap((layout,
     12 + v,
   ),
   ropeCase(1, 1 + 1, 100, { pos: 65, theta: 10000, layout, rowStride: (1 + 2 * 1) * 100 }, 13 + v),
+  // Scaled frequencies (the kernel only reads the table; these check the table reaches it).
+  ropeCase(5, 2, 32, { pos: 300, theta: 500000, layout, scaling: LLAMA3 }, 14 + v),
+  ropeCase(3, 2, 16, { pos: 40, theta: 10000, layout, scaling: { type: 'linear', factor: 4 } }, 15 + v),
 ]);
