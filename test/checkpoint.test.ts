@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../src/checkpoint/checkpoint';
-import { ModelLoadError, UnsupportedModelError } from '../src/errors';
+import { ropeFrequencies } from '../src/checkpoint/rope';
+import { ModelLoadError } from '../src/errors';
 import { randomModel } from '../src/model/testing';
 import { ggufFromHf } from './gguf-model';
 import { ggufTensor } from './gguf-writer';
@@ -73,13 +74,20 @@ describe('openCheckpoint', () => {
     expect(log.filter((l) => l.startsWith('GET')).length).toBe(1);
   });
 
-  it('refuses Llama 3.1-style rotary frequency factors instead of running without them', async () => {
+  it('reads Llama 3.1-style rotary frequency factors (rope_freqs.weight) and checks their shape', async () => {
     const files = randomModel('llama', { C: 32, NH: 2, L: 1, V: 16, F: 32, ctx: 16 }, 1);
-    const extra = [ggufTensor('rope_freqs.weight', 'f32', [8], new Float32Array(8).fill(1))];
-    await expect(openCheckpoint({ 'm.gguf': ggufFromHf(files, undefined, extra) })).rejects.toThrow(
-      UnsupportedModelError,
+    const factors = Float32Array.from({ length: 8 }, (_, i) => 1 + i / 2);
+    const extra = [ggufTensor('rope_freqs.weight', 'f32', [8], factors)];
+    const ckpt = await openCheckpoint({ 'm.gguf': ggufFromHf(files, undefined, extra) });
+    expect(ckpt.config.rope?.freqFactors).toEqual(factors);
+    const plain = (await openCheckpoint({ 'm.gguf': ggufFromHf(files) })).config.rope!;
+    const scaled = ropeFrequencies(ckpt.config.rope!);
+    const base = ropeFrequencies(plain);
+    for (let i = 0; i < 8; i++) expect(scaled[i]).toBeCloseTo(base[i] / factors[i], 7);
+    const wrong = [ggufTensor('rope_freqs.weight', 'f32', [6], new Float32Array(6).fill(1))];
+    await expect(openCheckpoint({ 'm.gguf': ggufFromHf(files, undefined, wrong) })).rejects.toThrow(
+      /rope_freqs\.weight|\[8\]/,
     );
-    await expect(openCheckpoint({ 'm.gguf': ggufFromHf(files) })).resolves.toMatchObject({ format: 'gguf' });
   });
 
   it('asks which GGUF to load when a folder holds several, and names a missing file', async () => {

@@ -96,14 +96,89 @@ describe('parseConfig', () => {
 
   it('rejects unsupported model_type listing the supported ones', () => {
     expect(() => parseConfig({ ...llama, model_type: 'bert' })).toThrow(UnsupportedModelError);
-    expect(() => parseConfig({ ...llama, model_type: 'bert' })).toThrow(/bert.*gpt2, llama, mistral, qwen2/);
+    expect(() => parseConfig({ ...llama, model_type: 'bert' })).toThrow(
+      /bert.*gpt2, llama, mistral, qwen2, qwen3, smollm3, gemma, gemma2, gemma3_text, phi3, phi/,
+    );
   });
 
   it('rejects rope_scaling naming it', () => {
     expect(() => parseConfig({ ...llama, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(
       UnsupportedModelError,
     );
-    expect(() => parseConfig({ ...llama, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(/yarn/);
+    expect(() => parseConfig({ ...llama, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(
+      /yarn.*supported: default, linear, llama3/,
+    );
+    // The v5 form, and Phi-3's long-context scalings, are refused the same way.
+    expect(() =>
+      parseConfig({ ...llama, rope_parameters: { rope_type: 'dynamic', rope_theta: 1e4, factor: 2 } }),
+    ).toThrow(/rope_parameters.*dynamic.*supported/);
+    expect(() =>
+      parseConfig({ ...llama, model_type: 'phi3', rope_scaling: { type: 'longrope', short_factor: [1] } }),
+    ).toThrow(/longrope/);
+    // A llama3 scaling missing a field names it.
+    expect(() =>
+      parseConfig({
+        ...llama,
+        rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4 },
+      }),
+    ).toThrow(/original_max_position_embeddings/);
+  });
+
+  it('reads rope scaling in both forms, and the newer families', () => {
+    const l3 = {
+      rope_type: 'llama3',
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 8192,
+    };
+    const v4 = parseConfig({ ...llama, rope_theta: 500000, rope_scaling: l3 });
+    const v5 = parseConfig({ ...llama, rope_parameters: { ...l3, rope_theta: 500000 } });
+    expect(v4.rope).toEqual(v5.rope);
+    expect(v4.rope).toMatchObject({ theta: 500000, scaling: { type: 'llama3', originalContext: 8192 } });
+    expect(parseConfig({ ...llama, rope_scaling: { rope_type: 'default' } }).rope?.scaling).toBeUndefined();
+    const gemma2 = parseConfig({
+      ...llama,
+      model_type: 'gemma2',
+      head_dim: 4,
+      num_hidden_layers: 3,
+      query_pre_attn_scalar: 16,
+      attn_logit_softcapping: 50,
+      final_logit_softcapping: 30,
+      sliding_window: 4096,
+    });
+    expect(gemma2).toMatchObject({
+      arch: 'gemma',
+      attnScale: 0.25,
+      attnSoftcap: 50,
+      finalSoftcap: 30,
+      normOffset: 1,
+    });
+    expect(gemma2.layerAttention?.map((a) => a.window)).toEqual([4096, 0, 4096]);
+    const smol = parseConfig({
+      ...llama,
+      model_type: 'smollm3',
+      num_hidden_layers: 4,
+      no_rope_layer_interval: 2,
+    });
+    expect(smol.layerAttention?.map((a) => !!a.rope)).toEqual([true, false, true, false]);
+    expect(() => parseConfig({ ...llama, model_type: 'smollm3', no_rope_layers: [1] })).toThrow(
+      /no_rope_layers/,
+    );
+    expect(() => parseConfig({ ...llama, model_type: 'phi', partial_rotary_factor: 0.05 })).toThrow(
+      /partial_rotary_factor/,
+    );
+    expect(() => parseConfig({ ...llama, model_type: 'gemma2', head_dim: 4 })).toThrow(/sliding_window/);
+    expect(() =>
+      parseConfig({
+        ...llama,
+        model_type: 'gemma3_text',
+        head_dim: 4,
+        sliding_window: 4,
+        query_pre_attn_scalar: 4,
+        layer_types: ['full'],
+      }),
+    ).toThrow(/layer_types/);
   });
 
   it('names file and field for missing or invalid numbers', () => {
