@@ -1,7 +1,8 @@
 /**
  * The demo page: load a model (embedded default, Hugging Face, or a folder from disk), generate
- * with streaming, and watch the next-token distribution. The engine runs in a Web Worker
- * (src/worker), so the page stays responsive while the GPU works.
+ * with streaming and watch the next-token distribution, or chat with it (./chat.ts) when it has a
+ * chat template. The engine runs in a Web Worker (src/worker), so the page stays responsive while
+ * the GPU works.
  */
 import {
   DEFAULT_MODEL,
@@ -11,6 +12,7 @@ import {
   type ModelSource,
 } from '../src/index';
 import { type RankedToken, type RemoteModel, WorkerEngine } from '../src/worker/client';
+import { ChatMode } from './chat';
 import { type FileMap, filesFromDrop, filesFromInput, formatBytes, summarizeFiles } from './local-files';
 import { describeError, isAbort, NO_WEBGPU_HELP } from './messages';
 import {
@@ -43,12 +45,14 @@ let lastLoad: { source: ModelSource; name: string } | undefined;
 let chosenToken: number | undefined;
 let analyzeSeq = 0;
 let analyzing: Promise<void> = Promise.resolve();
+const chat = new ChatMode({ options: readOptions, notify: showNotice, clear: clearNotice });
 
 function createEngine(): WorkerEngine {
   const e = new WorkerEngine();
   e.onFatal = (error) => {
     if (!(error instanceof DeviceLostError)) engineBroken = true;
     model = undefined;
+    chat.setModel(undefined);
     generating?.abort();
     updateButtons();
     setStatus('The model is no longer usable: reload it.', 'lost');
@@ -113,6 +117,7 @@ async function load(choice = selectedSource()): Promise<void> {
   loading = controller;
   lastLoad = choice;
   model = undefined;
+  chat.setModel(undefined);
   updateButtons();
   for (const key of ['load', 'memory', 'lost', 'gpu']) clearNotice(key);
   if (engineBroken) {
@@ -131,6 +136,7 @@ async function load(choice = selectedSource()): Promise<void> {
     });
     if (loading !== controller) return;
     model = loaded;
+    chat.setModel(loaded);
     progress.finish(true);
     const c = loaded.config;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

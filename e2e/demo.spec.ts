@@ -1,7 +1,7 @@
 /**
  * The demo page (demo/) in headless Chromium, WebGPU on SwiftShader: the default model, greedy
- * text, Stop, the next-token bars and temperature, a corrupt folder, the download cache, and the
- * messages for failures. Every test fails on a console error or an unhandled rejection, and saves
+ * text, Stop, the next-token bars and temperature, a corrupt folder, the download cache, the
+ * messages for failures, and chat mode (a model with a chat template, and one without). Every test fails on a console error or an unhandled rejection, and saves
  * a screenshot to test-results/.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,10 @@ const GGUF_FILE = new URL('../models/stories260K-gguf/stories260K.gguf', import.
 const GGUF_GOLDEN = ', there was a little girl named Lily. She loved to play outside in the park.';
 /** The greedy continuation of "Once upon a time" (see models/tinystories-656k/PROVENANCE.md). */
 const GOLDEN = ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot';
+
+/** A template for the embedded model (which has none): ChatML-like turns in words it knows. */
+const CHAT_TEMPLATE =
+  '{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}';
 
 const problems: string[] = [];
 
@@ -229,4 +233,118 @@ test('a browser without WebGPU is told what to do', async ({ page }) => {
   await expect(page.locator('#messages')).toContainText('This browser has no WebGPU');
   await expect(page.locator('#messages')).toContainText('Chrome');
   await expect(page.locator('#generate')).toBeDisabled();
+});
+
+/** Picks the embedded model's files, tokenizer_config.json given a chat template. */
+async function loadChatModel(page: Page): Promise<void> {
+  const file = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/octet-stream', buffer });
+  const tokenizerConfig = JSON.parse(readFileSync(new URL('tokenizer_config.json', MODEL_DIR), 'utf8'));
+  await page.setInputFiles('#file-input', [
+    ...['config.json', 'tokenizer.json', 'model.safetensors'].map((n) =>
+      file(n, readFileSync(new URL(n, MODEL_DIR))),
+    ),
+    file(
+      'tokenizer_config.json',
+      Buffer.from(JSON.stringify({ ...tokenizerConfig, chat_template: CHAT_TEMPLATE })),
+    ),
+  ]);
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '2');
+}
+
+const chatStat = (page: Page, name: string) => page.locator(`[data-chat-stat=${name}]`);
+
+async function chatStatValue(page: Page, name: string): Promise<number> {
+  return Number(await chatStat(page, name).getAttribute('data-value'));
+}
+
+test('chat mode streams an answer, shows the rendered prompt, reuses the KV cache, and stops', async ({
+  page,
+}) => {
+  await openDemo(page);
+  await loadChatModel(page);
+  await expect(page.locator('#chat-unavailable')).toBeHidden();
+  await page.click('#mode-chat');
+  await expect(page.locator('#chat-view')).toBeVisible();
+  await expect(page.locator('#completion-view')).toBeHidden();
+  await expect(page.locator('#chat-stop-tokens')).toContainText('<|end_story|>');
+
+  await page.fill('#temperature-number', '0');
+  await page.fill('#max-new-tokens', '12');
+  await page.fill('#chat-input', 'Tell me a story about a cat.');
+  await expect(page.locator('#chat-prompt')).toBeHidden();
+  await page.check('#chat-show-prompt');
+  await expect(page.locator('#chat-prompt')).toHaveText(
+    '<|start_story|>user: Tell me a story about a cat.\nassistant:',
+  );
+
+  await page.click('#chat-send');
+  await expect(chatStat(page, 'finishReason')).toHaveAttribute('data-value', /^(stop|length)$/);
+  const answer = page.locator('#chat-log .turn.assistant .content');
+  await expect(answer).toHaveCount(1);
+  const first = (await answer.textContent()) ?? '';
+  expect(first.trim().length).toBeGreaterThan(0);
+  await expect(page.locator('#chat-log .turn.user .content')).toHaveText(['Tell me a story about a cat.']);
+  expect(await chatStatValue(page, 'completionTokens')).toBeGreaterThan(0);
+  expect(await chatStatValue(page, 'promptTokens')).toBeGreaterThan(10);
+  expect(await chatStatValue(page, 'tokensPerSecond')).toBeGreaterThan(0);
+  // After the answer, the prompt shows the whole conversation as the next request would send it.
+  await expect(page.locator('#chat-prompt')).toContainText(
+    `user: Tell me a story about a cat.\nassistant: ${first.trim()}`,
+  );
+
+  // The next turn prefills only what is new: the first turn's K/V are reused.
+  const firstPrompt = await chatStatValue(page, 'promptTokens');
+  await page.fill('#chat-input', 'What happened next?');
+  await page.click('#chat-send');
+  await expect(answer).toHaveCount(2);
+  await expect(page.locator('#chat-send')).toBeDisabled();
+  await expect(chatStat(page, 'finishReason')).toHaveAttribute('data-value', /^(stop|length)$/);
+  expect(await chatStatValue(page, 'promptTokens')).toBeGreaterThan(firstPrompt);
+  expect(await chatStatValue(page, 'reusedTokens')).toBeGreaterThanOrEqual(firstPrompt);
+
+  // Stop ends a long answer; the conversation goes on.
+  await page.fill('#temperature-number', '1');
+  await page.fill('#seed', '7');
+  await page.fill('#max-new-tokens', '300');
+  await page.fill('#chat-input', 'And then?');
+  await page.click('#chat-send');
+  await expect(answer.nth(2)).not.toBeEmpty();
+  await page.click('#chat-stop');
+  await expect(chatStat(page, 'finishReason')).toHaveAttribute('data-value', 'abort');
+  expect(await chatStatValue(page, 'completionTokens')).toBeLessThan(300);
+  await expect(page.locator('#chat-log .turn.assistant.stopped')).toHaveCount(1);
+  await expect(page.locator('#chat-stop')).toBeDisabled();
+  await page.fill('#max-new-tokens', '3');
+  await page.fill('#chat-input', 'The end.');
+  await page.click('#chat-send');
+  await expect(answer).toHaveCount(4);
+  await expect(chatStat(page, 'finishReason')).toHaveAttribute('data-value', /^(stop|length)$/);
+
+  await page.click('#chat-clear');
+  await expect(page.locator('#chat-log .turn.user')).toHaveCount(0);
+});
+
+test('a model without a chat template: chat mode is unavailable, said plainly; completion works', async ({
+  page,
+}) => {
+  await openDemo(page);
+  await expect(page.locator('#mode-chat')).toBeDisabled();
+  await expect(page.locator('#chat-unavailable')).toBeVisible();
+  await expect(page.locator('#chat-unavailable')).toHaveText(
+    'This model has no chat template, so chat is unavailable; completion works.',
+  );
+  await expect(page.locator('#chat-view')).toBeHidden();
+  await generate(page, { 'temperature-number': '0', 'max-new-tokens': '3' });
+  await expect(stat(page, 'finishReason')).toHaveAttribute('data-value', 'length');
+
+  // A model with a template offers chat; loading the default one again takes it away.
+  await loadChatModel(page);
+  await expect(page.locator('#mode-chat')).toBeEnabled();
+  await expect(page.locator('#chat-unavailable')).toBeHidden();
+  await page.click('#mode-chat');
+  await page.check('#source-default');
+  await page.click('#load');
+  await expect(page.locator('#model-status')).toHaveAttribute('data-loads', '3');
+  await expect(page.locator('#mode-chat')).toBeDisabled();
+  await expect(page.locator('#completion-view')).toBeVisible();
 });
