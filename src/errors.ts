@@ -177,6 +177,32 @@ export class ChatTemplateError extends WgptError {
   }
 }
 
+/**
+ * Numbers that are not finite (NaN, ±Infinity) where finite ones are needed: a weight found so at
+ * load (`tensor`, `file`, and the flat `index` of the first bad value), or the logits of a
+ * generation (`position` of the token, and `layer`, the first layer whose output is non-finite,
+ * when known). Only the fields that apply are set.
+ */
+export class NumericalError extends WgptError {
+  override get code() {
+    return 'NUMERICAL' as const;
+  }
+  declare readonly tensor?: string;
+  declare readonly file?: string;
+  declare readonly index?: number;
+  declare readonly position?: number;
+  declare readonly layer?: number;
+  constructor(
+    message: string,
+    fields: { tensor?: string; file?: string; index?: number; position?: number; layer?: number } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    for (const [key, value] of Object.entries(fields))
+      if (value !== undefined) Object.assign(this, { [key]: value });
+  }
+}
+
 /** Every error class, by code and by name (the name as a fallback for data without a code). */
 const classes: (abstract new (...args: never[]) => WgptError)[] = [
   WgptError,
@@ -193,6 +219,7 @@ const classes: (abstract new (...args: never[]) => WgptError)[] = [
   InvalidOptionError,
   ModelStateError,
   ChatTemplateError,
+  NumericalError,
 ];
 const byCode = new Map(classes.map((cls) => [(cls.prototype as WgptError).code, cls]));
 const byName = new Map(classes.map((cls) => [cls.name, cls]));

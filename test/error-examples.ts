@@ -27,6 +27,14 @@ export const errorExamples: Record<string, () => errors.WgptError> = {
   InvalidOptionError: () => new errors.InvalidOptionError('topP', 'must be in (0, 1], got 1.5'),
   ModelStateError: () => new errors.ModelStateError('the model has been disposed'),
   ChatTemplateError: () => new errors.ChatTemplateError('tool_use', 'Conversation roles must alternate'),
+  NumericalError: () =>
+    new errors.NumericalError('non-finite value', {
+      tensor: 'model.norm.weight',
+      file: 'model.safetensors',
+      index: 3,
+      position: 7,
+      layer: 2,
+    }),
 };
 
 /** The error's fields: own enumerable properties besides its name. */
