@@ -1,6 +1,7 @@
 // argmax: index of the largest value of each row.
-//   out[r] = min { i : x[r, i] = max_j x[r, j] }      (first index on ties; NaN never wins;
-//                                                      a row of only NaN gives 0)
+//   out[r] = min { i : x[r, i] = max_j x[r, j] }      (first index on ties; NaN never wins)
+//   out[r] = 0xffffffff when the row has no finite maximum (only NaN, or a max of +-inf): the
+//   runner reports that as a NumericalError rather than emitting a token.
 // Shapes: x [R, N] f32 row-major (logits: R positions, N vocabulary), out [R] u32.
 // Bindings: 0 params {R, N}, 1 out, 2 x.
 // Variants: none.
@@ -61,6 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
   if (valid && lid == 0u) {
-    out[r] = select(bestIndex[0], 0u, bestIndex[0] == NONE);
+    let v = bestValue[0];
+    let finite = bestIndex[0] != NONE && (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+    out[r] = select(NONE, bestIndex[0], finite);
   }
 }

@@ -35,6 +35,16 @@ export interface LoadOptions {
   dtype?: 'f32' | 'f16' | 'q8' | 'q4';
   /** Context length for the KV cache; default and maximum: the model's own. */
   maxContext?: number;
+  /**
+   * Lower the context (maxContext, else the model's) until the KV cache and activations fit the
+   * device's limits and `memoryLimit`, instead of failing with GpuOutOfMemoryError. Default false.
+   */
+  fitContext?: boolean;
+  /**
+   * GPU bytes the model may use in all (weights, KV cache, activations). WebGPU does not report
+   * the device's memory: set this to fail before any upload when a model does not fit.
+   */
+  memoryLimit?: number;
   onProgress?: (event: LoadProgress) => void;
   signal?: AbortSignal;
   /** fetch used for URLs and repo ids (default globalThis.fetch); the demo passes one backed by Cache Storage. */

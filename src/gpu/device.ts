@@ -46,6 +46,23 @@ async function createNodeGpu(): Promise<GPU> {
   return dawn.create([]);
 }
 
+/** Why Dawn in Node found no adapter, naming the missing piece and the fix. */
+async function nodeAdapterProblem(): Promise<string> {
+  const fs = await import(/* @vite-ignore */ 'node:fs');
+  const base = 'no WebGPU adapter was found by Dawn (the webgpu package)';
+  if (process.platform !== 'linux') return `${base}: install or update the GPU driver (Vulkan, Metal or D3D12)`;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
+  const vulkan = dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
+  const swiftshader = fs.existsSync(SWIFTSHADER_ICD);
+  const missing = [!vulkan && 'the Vulkan loader (libvulkan.so.1)', !swiftshader && `SwiftShader (${SWIFTSHADER_ICD})`]
+    .filter(Boolean)
+    .join(' and ');
+  if (missing) {
+    return `${base}: this machine lacks ${missing}; install a GPU's Vulkan driver, or for the CPU fallback run: sudo apt-get install -y libvulkan1 chromium`;
+  }
+  return `${base}: Vulkan and SwiftShader are installed but no adapter answered; check VK_ICD_FILENAMES (${process.env.VK_ICD_FILENAMES ?? 'unset'})`;
+}
+
 /** The WebGPU entry point of this environment. */
 export async function getGpu(): Promise<GPU> {
   if (typeof navigator !== 'undefined' && navigator.gpu) return navigator.gpu;
@@ -107,6 +124,7 @@ export async function requestDevice(
   const gpu = await getGpu();
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (!adapter) {
+    if (isNode()) throw new GpuUnavailableError(await nodeAdapterProblem());
     throw new GpuUnavailableError(
       'no WebGPU adapter was found: the GPU may be blocklisted or WebGPU disabled (in Chromium, try --enable-unsafe-webgpu)',
     );

@@ -42,6 +42,8 @@ export class Gpu {
   /** Which variant of each op runs at each shape on this adapter (src/gpu/tuning.ts). */
   readonly tuning: Tuning;
   private readonly pipelines = new Map<string, Promise<Pipeline>>();
+  /** Buffers created here and not destroyed yet (the soak script and leak tests count them). */
+  private readonly live = new Set<GPUBuffer>();
 
   private constructor(
     readonly device: GPUDevice,
@@ -117,9 +119,24 @@ export class Gpu {
         ),
       );
     }
-    return this.scoped(`creating buffer '${label}'`, () =>
-      this.device.createBuffer({ label, size: bytes, usage }),
-    );
+    return this.scoped(`creating buffer '${label}'`, () => {
+      const buffer = this.device.createBuffer({ label, size: bytes, usage });
+      const live = this.live;
+      live.add(buffer);
+      const destroy = buffer.destroy.bind(buffer);
+      buffer.destroy = () => {
+        live.delete(buffer);
+        destroy();
+      };
+      return buffer;
+    });
+  }
+
+  /** How many buffers created through this Gpu are alive, and their bytes. */
+  liveBuffers(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const b of this.live) bytes += b.size;
+    return { count: this.live.size, bytes };
   }
 
   /** A new storage buffer holding `data`. */
@@ -259,6 +276,7 @@ export class Gpu {
 
   destroy(): void {
     this.pipelines.clear();
+    this.live.clear();
     this.device.destroy();
   }
 }

@@ -260,3 +260,28 @@ export async function cpuLogits(
   await forward(ops, cfg, w, act, T, 0, true);
   return act.logits;
 }
+
+/**
+ * Where the CPU reference first produces a non-finite number for `ids`: -1 for the embedding, a
+ * layer index, or `layers` for the final norm and unembedding; undefined when all is finite.
+ * Bisects a NumericalError the GPU reported (the same weights, in the GPU's storage dtype).
+ */
+export async function firstNonFiniteLayer(
+  cfg: ModelConfig,
+  m: ModelWeights,
+  dtype: Dtype | undefined,
+  ids: number[],
+): Promise<number | undefined> {
+  const w = await cpuWeights(m, dtype);
+  const T = ids.length;
+  const ops = new CpuOps(cfg, T);
+  const act = cpuActivations(cfg, T);
+  act.ids.set(ids);
+  const finite = (a: Float32Array) => a.every(Number.isFinite);
+  let bad: number | undefined;
+  await forward(ops, cfg, w, act, T, 0, false, async (l) => {
+    if (bad === undefined && !finite(act.x)) bad = l;
+  });
+  if (bad === undefined && !finite(act.logits.subarray(0, cfg.vocabSize))) bad = cfg.layers;
+  return bad;
+}

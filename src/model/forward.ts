@@ -107,9 +107,12 @@ export async function forward<A, W extends WeightKinds>(
   T: number,
   pos: number,
   allRows: boolean,
+  /** Called with the residual stream ready after the embedding (-1) and after each layer (l). */
+  after?: (layer: number) => Promise<void>,
 ): Promise<void> {
   const { x, h, y, qkv, att, f, g } = act;
   await ops.embed(x, act.ids, w.wte, w.wpe, T, pos);
+  await after?.(-1);
   for (const [l, layer] of w.layers.entries()) {
     // attention block: x = x + o(attention(rope(q), rope(k), v)), [q | k | v] = qkv(norm(x))
     await ops.norm(h, x, layer.attnNorm, T);
@@ -144,6 +147,7 @@ export async function forward<A, W extends WeightKinds>(
       await ops.norm(h, y, layer.postMlpNorm, T);
       await ops.add(x, h, T);
     }
+    await after?.(l);
   }
   const rows = allRows ? T : 1;
   if (allRows) {

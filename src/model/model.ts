@@ -7,8 +7,16 @@ import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-templa
 import { openCheckpoint } from '../checkpoint/checkpoint';
 import type { ModelConfig } from '../checkpoint/config';
 import type { Tokenizer } from '../checkpoint/tokenizer';
+import { NON_FINITE } from '../cpu/argmax';
 import type { ChatInfo, CheckpointInfo, Engine } from '../engine';
-import { ContextLengthError, InvalidOptionError, ModelStateError } from '../errors';
+import {
+  ContextLengthError,
+  GpuOperationError,
+  InvalidOptionError,
+  ModelStateError,
+  NumericalError,
+  WgptError,
+} from '../errors';
 import { Gpu } from '../gpu/gpu';
 import { defaultTuningStore, type TuningChoice } from '../gpu/tuning';
 import type {
@@ -21,7 +29,9 @@ import type {
   TopToken,
 } from '../types';
 import { type Chat, chatStopTokens, createChat } from './chat';
+import { firstNonFiniteLayer } from './cpu-ops';
 import { uploadBytes } from './gpu-weights';
+import { fitMemory } from './memory';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
 import { Rng } from './sampler';
@@ -31,6 +41,7 @@ import { Rng } from './sampler';
  * it to the GPU, tensor by tensor.
  */
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<Model> {
+  checkSource(source);
   const valid = validateLoadOptions(options);
   const ckpt = await openCheckpoint(source, {
     fetch: options.fetch,
@@ -38,52 +49,108 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
     onProgress: options.onProgress,
   });
   const { config, tokenizer, weights } = ckpt;
-  const maxContext = options.maxContext ?? config.maxContext;
-  if (maxContext > config.maxContext) {
+  const wanted = options.maxContext ?? config.maxContext;
+  if (wanted > config.maxContext) {
     throw new InvalidOptionError(
       'maxContext',
-      `${maxContext} exceeds the model's context length of ${config.maxContext}`,
+      `${wanted} exceeds the model's context length of ${config.maxContext}`,
     );
   }
   options.signal?.throwIfAborted();
-  const gpu = await Gpu.create({
-    device: options.device,
-    tuning: {
-      mode: valid.tuning,
-      force: valid.kernels,
-      store: options.tuningCache === false ? null : defaultTuningStore(options.tuningCache),
-      log: options.onTuningNote,
-    },
-  });
-  let uploaded = 0;
-  const total = uploadBytes(weights, valid.dtype);
-  const runner = await GpuRunner.create(gpu, config, weights, {
-    dtype: valid.dtype,
-    kvDtype: valid.kvDtype,
-    maxContext,
-    validVocab: Math.min(tokenizer.vocabSize, config.vocabSize),
-    onUpload: (bytes) => {
-      uploaded += bytes;
-      options.onProgress?.({
-        file: 'GPU',
-        loaded: uploaded,
-        total,
-        overallLoaded: uploaded,
-        overallTotal: total,
-        phase: 'upload',
+  const tuning = {
+    mode: valid.tuning,
+    force: valid.kernels,
+    store: options.tuningCache === false ? null : defaultTuningStore(options.tuningCache),
+    log: options.onTuningNote,
+  };
+  const kvF16 = valid.kvDtype === 'f16';
+  /** A device (the caller's, else a new one) with the model uploaded to it. */
+  const build = async (device: GPUDevice | undefined, maxContext: number) => {
+    const gpu = await Gpu.create({ device, tuning });
+    try {
+      // Everything the model will allocate, checked against the device before any upload.
+      const ctx = fitMemory(
+        config,
+        weights,
+        valid.dtype,
+        kvF16,
+        maxContext,
+        gpu.limits,
+        options.memoryLimit,
+        options.fitContext ?? false,
+      );
+      let uploaded = 0;
+      const total = uploadBytes(weights, valid.dtype);
+      const runner = await GpuRunner.create(gpu, config, weights, {
+        dtype: valid.dtype,
+        kvDtype: valid.kvDtype,
+        maxContext: ctx,
+        validVocab: Math.min(tokenizer.vocabSize, config.vocabSize),
+        onUpload: (bytes) => {
+          uploaded += bytes;
+          options.onProgress?.({
+            file: 'GPU',
+            loaded: uploaded,
+            total,
+            overallLoaded: uploaded,
+            overallTotal: total,
+            phase: 'upload',
+          });
+        },
       });
-    },
-  }).catch((e) => {
-    if (!options.device) gpu.destroy();
-    throw e;
-  });
+      return { gpu, runner, ownsDevice: !device };
+    } catch (e) {
+      if (!device) gpu.destroy();
+      throw e;
+    }
+  };
+  const built = await build(options.device, wanted);
   const info: CheckpointInfo = {
     format: ckpt.format,
     source: ckpt.describe,
     tensorFormats: ckpt.tensorFormats,
     tensorBytes: ckpt.tensorBytes,
   };
-  return new Model(config, tokenizer, gpu, runner, maxContext, !options.device, info);
+  // Bisecting a NumericalError on the CPU reads every weight: only for models it can afford.
+  const diagnose =
+    uploadBytes(weights, valid.dtype) <= DIAGNOSE_BYTES
+      ? (ids: number[]) => firstNonFiniteLayer(config, weights, valid.dtype, ids)
+      : undefined;
+  return new Model(
+    config,
+    tokenizer,
+    built,
+    info,
+    (device) => build(device, built.runner.opts.maxContext),
+    diagnose,
+  );
+}
+
+/** Models up to this many weight bytes get the CPU bisection of a NumericalError. */
+const DIAGNOSE_BYTES = 256 * 2 ** 20;
+
+/** A source loadModel can open; anything else is an InvalidOptionError before any work. */
+function checkSource(source: unknown): void {
+  const ok =
+    (typeof source === 'string' && source.length > 0) ||
+    (typeof source === 'object' &&
+      source !== null &&
+      (Array.isArray(source) ||
+        (typeof FileList !== 'undefined' && source instanceof FileList) ||
+        Object.keys(source).length > 0));
+  if (!ok) {
+    throw new InvalidOptionError(
+      'source',
+      `must be a folder path, URL, Hugging Face repo id, .gguf path, { repo, file }, a map of file names to contents, or picked files; got ${source === '' ? "''" : String(source)}`,
+    );
+  }
+}
+
+/** What loadModel builds on a device: the device, the uploaded model, and whether the device is ours. */
+interface Built {
+  gpu: Gpu;
+  runner: GpuRunner;
+  ownsDevice: boolean;
 }
 
 export type { CheckpointInfo } from '../engine';
@@ -96,9 +163,13 @@ export type { CheckpointInfo } from '../engine';
  */
 export class Model implements Engine {
   private disposed = false;
+  private disposing?: Promise<void>;
   private running = false;
-  /** Waiting requests, oldest first: each is called when its turn comes. */
-  private readonly queue: (() => void)[] = [];
+  /** Waiting requests, oldest first: each is called with true when its turn comes, false when the model is disposed. */
+  private readonly queue: ((run: boolean) => void)[] = [];
+  /** The GPU work a request awaits now (dispose waits for it before freeing anything). */
+  private inFlight?: Promise<unknown>;
+  private current: Built;
   /** Token ids whose K/V are in the cache at positions 0..cachedIds.length-1. */
   private cachedIds: number[] = [];
   private chatApi?: Chat;
@@ -108,14 +179,30 @@ export class Model implements Engine {
   constructor(
     readonly config: ModelConfig,
     readonly tokenizer: Tokenizer,
-    readonly gpu: Gpu,
-    private readonly runner: GpuRunner,
-    /** Positions the KV cache holds: prompt plus generated tokens. */
-    readonly maxContext: number,
-    private readonly ownsDevice: boolean,
+    built: Built,
     /** What the model was loaded from: format, tensor formats and bytes. */
     readonly checkpoint: CheckpointInfo,
-  ) {}
+    /** Uploads the model again, to the given device or a new one (recover). */
+    private readonly rebuild: (device?: GPUDevice) => Promise<Built>,
+    /** The first layer whose output is non-finite for these ids, on the CPU reference. */
+    private readonly diagnose?: (ids: number[]) => Promise<number | undefined>,
+  ) {
+    this.current = built;
+  }
+
+  /** The device the model runs on (a new one after `recover`). */
+  get gpu(): Gpu {
+    return this.current.gpu;
+  }
+
+  private get runner(): GpuRunner {
+    return this.current.runner;
+  }
+
+  /** Positions the KV cache holds: prompt plus generated tokens. */
+  get maxContext(): number {
+    return this.current.runner.opts.maxContext;
+  }
 
   /** Bytes of weights resident on the GPU (what one decode step reads at least once). */
   get weightBytes(): number {
@@ -181,21 +268,22 @@ export class Model implements Engine {
    * `release` when done), false when `signal` aborted first: the request then left the queue
    * without running.
    */
-  private acquire(signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false);
+  private acquire(signal?: AbortSignal): Promise<'run' | 'aborted' | 'disposed'> {
+    if (this.disposed) return Promise.resolve('disposed');
+    if (signal?.aborted) return Promise.resolve('aborted');
     if (!this.running) {
       this.running = true;
-      return Promise.resolve(true);
+      return Promise.resolve('run');
     }
     return new Promise((resolve) => {
-      const turn = () => {
+      const turn = (run: boolean) => {
         signal?.removeEventListener('abort', drop);
-        resolve(true);
+        resolve(run ? 'run' : 'disposed');
       };
       const drop = () => {
         const i = this.queue.indexOf(turn);
         if (i >= 0) this.queue.splice(i, 1);
-        resolve(false);
+        resolve('aborted');
       };
       this.queue.push(turn);
       signal?.addEventListener('abort', drop, { once: true });
@@ -205,8 +293,26 @@ export class Model implements Engine {
   /** Hands the model to the oldest waiting request. */
   private release(): void {
     const next = this.queue.shift();
-    if (next) next();
+    if (next) next(true);
     else this.running = false;
+  }
+
+  /**
+   * Awaits GPU work of the request holding the model. dispose() waits for it; an error it ends
+   * with is typed: the device's loss, the model's disposal, or a GpuOperationError.
+   */
+  private async gpuWork<T>(work: Promise<T>): Promise<T> {
+    this.inFlight = work;
+    try {
+      return await work;
+    } catch (e) {
+      if (this.gpu.lostError) throw this.gpu.lostError;
+      if (this.disposed) throw new ModelStateError('the model was disposed during the request', { cause: e });
+      if (e instanceof WgptError) throw e;
+      throw new GpuOperationError(`GPU work failed: ${(e as Error)?.message || String(e)}`, { cause: e });
+    } finally {
+      if (this.inFlight === work) this.inFlight = undefined;
+    }
   }
 
   private checkIds(ids: number[], what: string): void {
@@ -228,12 +334,12 @@ export class Model implements Engine {
     this.checkIds(ids, 'ids');
     this.checkUsable();
     ids = ids.slice();
-    await this.acquire();
+    if ((await this.acquire()) === 'disposed') throw new ModelStateError('the model has been disposed');
     try {
       this.checkUsable();
       // The pass rewrites the cache from position 0: until it is done, nothing in it is known.
       this.cachedIds = [];
-      const out = await this.runner.logitsAll(ids);
+      const out = await this.gpuWork(this.runner.logitsAll(ids));
       this.cachedIds = ids;
       return out;
     } finally {
@@ -286,7 +392,9 @@ export class Model implements Engine {
     endIds: readonly number[],
   ): AsyncGenerator<GenerateEvent> {
     const queuedAt = performance.now();
-    if (!(await this.acquire(opts.signal))) {
+    const turn = await this.acquire(opts.signal);
+    if (turn === 'disposed') throw new ModelStateError('the model was disposed before the request ran');
+    if (turn === 'aborted') {
       yield {
         done: true,
         promptTokens: promptIds.length,
@@ -331,6 +439,27 @@ export class Model implements Engine {
       let firstTokenAt = 0;
       let prefillMs = 0;
 
+      // The logits at `position` had no finite maximum: end with a NumericalError naming it.
+      const nonFinite = async (position: number, ids: number[]): Promise<never> => {
+        this.cachedIds = [];
+        const layer = await this.diagnose?.(ids).catch(() => undefined);
+        const where =
+          layer === undefined
+            ? ''
+            : layer < 0
+              ? '; the CPU reference finds the embedding non-finite'
+              : layer >= this.config.layers
+                ? '; the CPU reference finds the final norm or unembedding non-finite'
+                : `; the CPU reference finds layer ${layer}'s output non-finite first`;
+        throw new NumericalError(
+          `the logits at position ${position} are not finite (NaN or infinite)${where}`,
+          {
+            position,
+            layer: layer !== undefined && layer >= 0 && layer < this.config.layers ? layer : undefined,
+          },
+        );
+      };
+
       const pick = (out: Sampled | number): number => {
         if (typeof out === 'number') return out;
         if (raw.onTopTokens && out.top)
@@ -347,13 +476,14 @@ export class Model implements Engine {
       // kv tracks what the cache holds as passes complete: positions past it may be half written.
       const kv = promptIds.slice(0, reused);
       this.cachedIds = kv;
-      let next = pick(await this.runner.prefill(promptIds.slice(reused), request(), reused));
+      let next = pick(await this.gpuWork(this.runner.prefill(promptIds.slice(reused), request(), reused)));
       kv.push(...promptIds.slice(reused));
+      if (next === NON_FINITE) await nonFinite(promptIds.length - 1, promptIds);
       prefillMs = performance.now() - started;
       decodeStart = performance.now();
       let pos = promptIds.length;
       while (true) {
-        if (opts.signal?.aborted) {
+        if (opts.signal?.aborted || this.disposed) {
           finishReason = 'abort';
           break;
         }
@@ -380,13 +510,14 @@ export class Model implements Engine {
           finishReason = 'length';
           break;
         }
-        if (opts.signal?.aborted) {
+        if (opts.signal?.aborted || this.disposed) {
           finishReason = 'abort';
           break;
         }
         const fed = next;
-        next = pick(await this.runner.step(fed, pos, request()));
+        next = pick(await this.gpuWork(this.runner.step(fed, pos, request())));
         kv.push(fed);
+        if (next === NON_FINITE) await nonFinite(pos, kv.slice());
         pos++;
       }
       if (!stopped) {
@@ -429,18 +560,51 @@ export class Model implements Engine {
    * another temperature. During a generation it may already be a later step's row.
    */
   async lastLogits(): Promise<Float32Array> {
-    if (this.disposed) throw new ModelStateError('the model has been disposed');
-    const row = await this.runner.lastLogits();
+    this.checkUsable();
+    const row = await this.gpuWork(this.runner.lastLogits());
     return row.subarray(0, Math.min(this.tokenizer.vocabSize, this.config.vocabSize));
   }
 
-  /** Frees every GPU buffer; the device too when the model created it. Done when it returns; the promise is the Engine interface's. */
+  /**
+   * Frees every GPU buffer, and the device when the model created it. A generation running now
+   * ends with finish reason 'abort' after the GPU work it awaits; requests still queued are
+   * refused with ModelStateError; later calls get ModelStateError. Resolves when all is freed.
+   */
   dispose(): Promise<void> {
-    if (!this.disposed) {
+    if (!this.disposing) {
       this.disposed = true;
-      this.runner.destroy();
-      if (this.ownsDevice) this.gpu.destroy();
+      for (const turn of this.queue.splice(0)) turn(false);
+      this.disposing = (async () => {
+        await this.inFlight?.catch(() => {});
+        this.free(this.current);
+      })();
     }
-    return Promise.resolve();
+    return this.disposing;
+  }
+
+  private free(b: Built): void {
+    b.runner.destroy();
+    if (b.ownsDevice) b.gpu.destroy();
+  }
+
+  /**
+   * After a DeviceLostError: uploads the model again to `device` or, by default, a new device
+   * (weights are read again from the source, or the browser's cache), without reloading the page.
+   * The KV cache starts empty. Requests queued meanwhile wait for it. Throws ModelStateError on
+   * a disposed model; does nothing when the device is not lost and no device is given.
+   */
+  async recover(options: { device?: GPUDevice } = {}): Promise<void> {
+    if (this.disposed) throw new ModelStateError('the model has been disposed');
+    if (!this.gpu.lostError && !options.device) return;
+    if ((await this.acquire()) === 'disposed') throw new ModelStateError('the model has been disposed');
+    try {
+      const next = await this.rebuild(options.device);
+      const old = this.current;
+      this.current = next;
+      this.cachedIds = [];
+      this.free(old);
+    } finally {
+      this.release();
+    }
   }
 }

@@ -33,6 +33,77 @@ export const GENERATE_DEFAULTS = {
   repetitionPenalty: 1,
 } as const;
 
+/** Every LoadOptions field. */
+const LOAD_KEYS = [
+  'device',
+  'dtype',
+  'maxContext',
+  'fitContext',
+  'memoryLimit',
+  'onProgress',
+  'signal',
+  'fetch',
+  'kvDtype',
+  'tuning',
+  'kernels',
+  'tuningCache',
+  'onTuningNote',
+] as const satisfies readonly (keyof LoadOptions)[];
+
+/** Every GenerateOptions field. */
+const GENERATE_KEYS = [
+  'maxNewTokens',
+  'temperature',
+  'topK',
+  'topP',
+  'minP',
+  'repetitionPenalty',
+  'seed',
+  'stop',
+  'signal',
+  'onTopTokens',
+] as const satisfies readonly (keyof GenerateOptions)[];
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), case-insensitive. */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** The known name closest to `name`, when it is close enough to be a misspelling. */
+export function suggest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const dist = distance(name, k);
+    if (dist < bestD) [best, bestD] = [k, dist];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+/** Throws InvalidOptionError for a field not in `known`, suggesting the closest known one. */
+export function checkKnownKeys(o: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(o)) {
+    if (known.includes(key)) continue;
+    const near = suggest(key, known);
+    throw new InvalidOptionError(
+      key,
+      `is not a ${what} option${near ? ` (did you mean '${near}'?)` : ''}; ${what} options: ${known.join(', ')}`,
+    );
+  }
+}
+
 const show = (v: unknown) => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v)));
 
 function isNum(v: unknown): v is number {
@@ -42,6 +113,7 @@ function isNum(v: unknown): v is number {
 /** Checks generate options and fills in defaults. */
 export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGenerateOptions {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  checkKnownKeys(o, GENERATE_KEYS, 'generate');
   const d = GENERATE_DEFAULTS;
   const { temperature = d.temperature, topP = d.topP, topK = d.topK, minP = d.minP } = o;
   const { maxNewTokens = d.maxNewTokens, repetitionPenalty = d.repetitionPenalty } = o;
@@ -98,11 +170,37 @@ export function validateGenerateOptions(o: GenerateOptions = {}): NormalizedGene
   };
 }
 
+/** Whether `d` looks like a GPUDevice (the class is not global everywhere, so its shape is checked). */
+function isDevice(d: unknown): d is GPUDevice {
+  const x = d as GPUDevice;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof x.createBuffer === 'function' &&
+    typeof x.createComputePipeline === 'function' &&
+    typeof x.queue === 'object' &&
+    x.lost instanceof Promise
+  );
+}
+
 /** Checks load options (device, progress callback, signal and fetch are passed through); forced kernel names come back canonical. */
 export function validateLoadOptions(
   o: LoadOptions = {},
 ): LoadOptions & Required<Pick<LoadOptions, 'kvDtype' | 'tuning' | 'kernels'>> {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'must be an object');
+  checkKnownKeys(o, LOAD_KEYS, 'load');
+  if (o.device !== undefined && !isDevice(o.device)) {
+    throw new InvalidOptionError('device', `must be a GPUDevice, got ${show(o.device)}`);
+  }
+  if (o.fitContext !== undefined && typeof o.fitContext !== 'boolean') {
+    throw new InvalidOptionError('fitContext', `must be true or false, got ${show(o.fitContext)}`);
+  }
+  if (o.memoryLimit !== undefined && !(Number.isFinite(o.memoryLimit) && (o.memoryLimit as number) > 0)) {
+    throw new InvalidOptionError(
+      'memoryLimit',
+      `must be a positive number of bytes, got ${show(o.memoryLimit)}`,
+    );
+  }
   const dtype = o.dtype;
   if (dtype !== undefined && !DTYPES.includes(dtype)) {
     throw new InvalidOptionError(

@@ -7,7 +7,7 @@
 
 import type { ModelConfig } from '../checkpoint/config';
 import type { ModelWeights } from '../checkpoint/weights';
-import { argmax as argmaxCpu } from '../cpu/argmax';
+import { argmax as argmaxCpu, NON_FINITE } from '../cpu/argmax';
 import { uniform } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { timeDispatches } from '../gpu/timing';
@@ -168,7 +168,8 @@ export class GpuRunner {
     this.seen = await this.buffer('seen', seenWords(V) * 4);
     this.sampleOut = await this.buffer('sample ids', (1 + TOP_TOKENS) * 4);
     this.sampleTop = await this.buffer('sample top logits', (1 + TOP_TOKENS) * 4);
-    this.readSample = await this.buffer('sample readback', 2 * (1 + TOP_TOKENS) * 4, read);
+    // ids, top logits, then the argmax of the row (NON_FINITE flags logits without a finite max).
+    this.readSample = await this.buffer('sample readback', (2 * (1 + TOP_TOKENS) + 1) * 4, read);
 
     this.prefillAll = new GpuOps(gpu, cfg, kv, T);
     this.prefillLast = new GpuOps(gpu, cfg, kv, T, false);
@@ -218,7 +219,11 @@ export class GpuRunner {
           read === 'argmax' ? this.argmaxDispatch : (read.topN ? samplerTop : sampler).update(read.step);
         const pass = encoder.beginComputePass();
         d.encode(pass);
+        // A sampled step runs the argmax too: one more pass over the row that tells whether it is finite.
+        if (read !== 'argmax') this.argmaxDispatch.encode(pass);
         pass.end();
+        if (read !== 'argmax')
+          encoder.copyBufferToBuffer(this.argmaxOut, 0, this.readSample, 2 * (1 + TOP_TOKENS) * 4, 4);
         const out = read === 'argmax' ? this.argmaxOut : this.sampleOut;
         const dst = read === 'argmax' ? this.readArgmax : this.readSample;
         encoder.copyBufferToBuffer(out, 0, dst, 0, read === 'argmax' ? 4 : (1 + TOP_TOKENS) * 4);
@@ -310,8 +315,10 @@ export class GpuRunner {
       return new Float32Array(await this.mapped(this.readLogits, this.cfg.vocabSize * 4));
     if (read === 'none') throw new Error('nothing was read');
     const n = 1 + TOP_TOKENS;
-    const bytes = await this.mapped(this.readSample, (read.topN ? 2 * n : 1) * 4);
-    const ids = new Uint32Array(bytes, 0, read.topN ? n : 1);
+    const bytes = await this.mapped(this.readSample, (2 * n + 1) * 4);
+    const ids = new Uint32Array(bytes, 0, n);
+    // The row had no finite maximum: whatever the sampler drew is meaningless.
+    if (new Uint32Array(bytes, 2 * n * 4, 1)[0] === NON_FINITE) return { id: NON_FINITE };
     if (!read.topN) return { id: ids[0] };
     const top = new Float32Array(bytes, n * 4, n);
     const valid = [...ids.subarray(1)]

@@ -9,9 +9,13 @@ import type { ModelConfig } from '../../src/checkpoint/config';
 import type { ModelWeights } from '../../src/checkpoint/weights';
 import {
   ContextLengthError,
+  DeviceLostError,
+  GpuOutOfMemoryError,
   InvalidOptionError,
   ModelFormatError,
   ModelLoadError,
+  ModelStateError,
+  NumericalError,
   UnsupportedModelError,
 } from '../../src/errors';
 import type { Dtype } from '../../src/formats/convert';
@@ -22,7 +26,7 @@ import { loadModel, type Model } from '../../src/model/model';
 import { GpuRunner } from '../../src/model/runner';
 import { filterDistribution, Rng, sample } from '../../src/model/sampler';
 import { NEWER_RANDOM_MODELS, randomModel } from '../../src/model/testing';
-import type { GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
+import type { GenerateOptions, GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
 
 /** Where the shipped real models are: folder paths in Node, URLs in the browser. */
 export interface ModelPaths {
@@ -415,12 +419,8 @@ export const modelChecks: ModelCheck[] = [
   {
     name: 'bad model files get typed errors naming file and tensor, before any GPU work',
     async run() {
-      // A device that throws when touched: the errors must come first.
-      const device = new Proxy({} as GPUDevice, {
-        get: () => {
-          throw new Error('the GPU was touched');
-        },
-      });
+      // A device that throws when used: the errors must come first.
+      const device = untouchableDevice();
       const good = RANDOM_MODELS.gpt2();
       const st = good['model.safetensors'] as Uint8Array;
       await expectError('truncated', ModelFormatError, ['model.safetensors'], () =>
@@ -447,4 +447,173 @@ export const modelChecks: ModelCheck[] = [
       );
     },
   },
+  ...reliabilityChecks(),
 ];
+
+/** Looks like a GPUDevice (the option check passes) but throws when anything is done with it. */
+function untouchableDevice(): GPUDevice {
+  const touched = () => {
+    throw new Error('the GPU was touched');
+  };
+  return new Proxy({} as GPUDevice, {
+    get: (_, key) => {
+      if (key === 'queue') return {};
+      if (key === 'lost') return new Promise(() => {});
+      if (key === 'createBuffer' || key === 'createComputePipeline') return touched;
+      return touched();
+    },
+  });
+}
+
+/** A model whose `tensor` holds NaN at one element (the load-time scan covers norms and embeddings, not this). */
+function withNaN(
+  files: Record<string, Uint8Array | string>,
+  tensor: string,
+): Record<string, Uint8Array | string> {
+  const st = (files['model.safetensors'] as Uint8Array).slice();
+  const n = Number(new DataView(st.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + n)));
+  const [begin] = header[tensor].data_offsets as number[];
+  if (header[tensor].dtype !== 'F32') fail(`${tensor} is not F32`);
+  new DataView(st.buffer).setFloat32(8 + n + begin + 4 * 3, Number.NaN, true);
+  return { ...files, 'model.safetensors': st };
+}
+
+/** Issue 11: NaN at run time, dispose during generation, device loss and recovery, options, memory. */
+function reliabilityChecks(): ModelCheck[] {
+  const llama = RANDOM_MODELS['llama GQA 4/2 untied'];
+  const prompt = { ids: PROMPT.slice(0, 6) };
+  return [
+    {
+      name: 'non-finite logits end a generation with a NumericalError naming the position and the first bad layer',
+      async run() {
+        const files = withNaN(llama(), 'model.layers.1.mlp.down_proj.weight');
+        await withModel(files, {}, async (m) => {
+          for (const temperature of [0, 1]) {
+            const e = await drain(m.generate(prompt, { temperature, maxNewTokens: 4 })).catch((x) => x);
+            if (!(e instanceof NumericalError))
+              fail(`temperature ${temperature}: expected NumericalError, got ${e}`);
+            if (e.position !== 5 || e.layer !== 1)
+              fail(`position ${e.position}, layer ${e.layer}: ${e.message}`);
+          }
+          // The engine stays usable: a clean model's request still runs on it.
+          const logits = await m.logits([1, 2]);
+          if (logits.length !== 2 * m.config.vocabSize) fail('logits after a NumericalError');
+        });
+      },
+    },
+    {
+      name: 'dispose() during a generation ends it cleanly (abort) on owned and shared devices; later calls get ModelStateError',
+      async run() {
+        const shared = await Gpu.create();
+        try {
+          for (const device of [undefined, shared.device]) {
+            const m = await loadModel(llama(), { device });
+            const run = m.generate(prompt, { temperature: 0, maxNewTokens: 20 });
+            let queued: Promise<unknown> | undefined;
+            let summary: GenerateSummary | undefined;
+            let chunks = 0;
+            let disposed: Promise<void> | undefined;
+            for await (const e of run) {
+              if ('done' in e) summary = e;
+              else if (++chunks === 1) {
+                // Waits behind the generation, which holds the model.
+                queued = m.logits([1, 2, 3]).then(
+                  () => fail('a queued request ran on a disposed model'),
+                  (x) => x,
+                );
+              } else if (chunks === 2) disposed = m.dispose();
+            }
+            await disposed;
+            if (summary?.finishReason !== 'abort') fail(`finish reason ${summary?.finishReason}`);
+            if (!((await queued) instanceof ModelStateError)) fail(`queued request: ${await queued}`);
+            await expectError('after dispose', ModelStateError, ['disposed'], () => m.logits([1]));
+          }
+          // The shared device is still the caller's, alive.
+          if (shared.lostError) fail("dispose destroyed the caller's device");
+        } finally {
+          shared.destroy();
+        }
+      },
+    },
+    {
+      name: 'after the device is lost mid-generation, recover() re-uploads and the next greedy run equals a fresh model',
+      async run() {
+        const files = llama();
+        const want = await withModel(
+          files,
+          {},
+          async (m) =>
+            (await drain(m.generate(prompt, { temperature: 0, maxNewTokens: 8 }))).summary.tokenIds,
+        );
+        await withModel(files, {}, async (m) => {
+          let lost: unknown;
+          try {
+            let n = 0;
+            for await (const e of m.generate(prompt, { temperature: 0, maxNewTokens: 30 })) {
+              if (!('done' in e) && ++n === 2) m.gpu.device.destroy();
+            }
+          } catch (e) {
+            lost = e;
+          }
+          if (!(lost instanceof DeviceLostError)) fail(`expected DeviceLostError, got ${lost}`);
+          await expectError('while lost', DeviceLostError, [], () => m.logits([1]));
+          await m.recover();
+          const got = (await drain(m.generate(prompt, { temperature: 0, maxNewTokens: 8 }))).summary.tokenIds;
+          if (got.join() !== want.join()) fail(`after recover ${got} != fresh ${want}`);
+        });
+      },
+    },
+    {
+      name: 'arguments are checked before any work: sources, devices, misspelled options with a suggestion',
+      async run() {
+        const device = untouchableDevice();
+        for (const bad of [null, undefined, 42, '', {}]) {
+          await expectError(`source ${String(bad)}`, InvalidOptionError, ['source'], () =>
+            loadModel(bad as unknown as ModelSource, { device }),
+          );
+        }
+        await expectError('device {}', InvalidOptionError, ['device', 'GPUDevice'], () =>
+          loadModel(llama(), { device: {} as GPUDevice }),
+        );
+        await expectError('maxContxt', InvalidOptionError, ['maxContxt', "did you mean 'maxContext'"], () =>
+          loadModel(llama(), { device, maxContxt: 8 } as LoadOptions),
+        );
+        await withModel(llama(), {}, async (m) => {
+          await expectError(
+            'temprature',
+            InvalidOptionError,
+            ['temprature', "did you mean 'temperature'"],
+            () => m.generate(prompt, { temprature: 0 } as GenerateOptions),
+          );
+          await expectError(
+            'max_tokens',
+            InvalidOptionError,
+            ['max_tokens', "did you mean 'maxNewTokens'"],
+            () => m.generate(prompt, { max_tokens: 3 } as GenerateOptions),
+          );
+        });
+      },
+    },
+    {
+      name: 'a model that does not fit is refused before any upload, stating needed and available bytes; fitContext lowers the context',
+      async run() {
+        const files = llama();
+        await expectError(
+          'memoryLimit',
+          GpuOutOfMemoryError,
+          ['needs', 'memoryLimit allows 100000', 'fitContext'],
+          () => loadModel(files, { memoryLimit: 100_000 }),
+        );
+        // Weights take about 330 KB: a limit a little above leaves room for a short context only.
+        const m = await loadModel(files, { memoryLimit: 520_000, fitContext: true });
+        try {
+          if (!(m.maxContext >= 1 && m.maxContext < 64)) fail(`fitContext gave maxContext ${m.maxContext}`);
+          await drain(m.generate({ ids: [1] }, { temperature: 0, maxNewTokens: 1 }));
+        } finally {
+          await m.dispose();
+        }
+      },
+    },
+  ];
+}
