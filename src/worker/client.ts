@@ -203,7 +203,9 @@ export class RemoteModel implements Engine {
     prompt: string | { ids: number[] },
     options: RemoteGenerateOptions = {},
   ): AsyncGenerator<GenerateEvent> {
-    validateGenerateOptions(options);
+    // topTokens and topTemperature are this front's own: the engine's options are the rest.
+    const { topTokens: _, topTemperature: __, ...generateOptions } = options;
+    validateGenerateOptions(generateOptions);
     return this.stream(prompt, options);
   }
 
