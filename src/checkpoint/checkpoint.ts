@@ -8,6 +8,7 @@ import { ModelFormatError, ModelLoadError, UnsupportedModelError } from '../erro
 import type { StorageFormat } from '../formats/formats';
 import type { ModelSource } from '../types';
 import type { ModelConfig } from './config';
+import { readJSONFile } from './config-fields';
 import { hfWeights, parseConfig } from './families';
 import { readGgufHeader } from './gguf';
 import { configFromGguf } from './gguf-config';
@@ -18,7 +19,7 @@ import { readSafetensors } from './safetensors';
 import { type FileSource, openSource, type SourceOptions } from './source';
 import { readF32, type StoredTensor } from './tensor';
 import { Tokenizer } from './tokenizer';
-import { type ModelWeights, Resolver } from './weights';
+import { checkFinite, type ModelWeights, Resolver, scanFinite } from './weights';
 
 export const SAFETENSORS_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX = 'model.safetensors.index.json';
@@ -101,18 +102,15 @@ export async function openCheckpoint(source: ModelSource, opts: SourceOptions = 
 }
 
 async function openSafetensors(files: FileSource): Promise<Checkpoint> {
-  const config = parseConfig(await files.readJSON('config.json'), 'config.json');
+  const config = parseConfig(await readJSONFile(files, 'config.json'), 'config.json');
   const tokenizer = await Tokenizer.fromFiles(files, config);
   let names: string[];
+  let weightMap: Record<string, string> | undefined;
   if (await files.has(SAFETENSORS_FILE)) {
     names = [SAFETENSORS_FILE];
   } else if (await files.has(SAFETENSORS_INDEX)) {
-    const index = (await files.readJSON(SAFETENSORS_INDEX)) as { weight_map?: unknown };
-    const map = index?.weight_map;
-    if (typeof map !== 'object' || map === null || Object.values(map).some((f) => typeof f !== 'string')) {
-      throw new ModelFormatError(SAFETENSORS_INDEX, "'weight_map' must map tensor names to file names");
-    }
-    names = [...new Set(Object.values(map as Record<string, string>))].sort();
+    weightMap = shardIndex(await readJSONFile(files, SAFETENSORS_INDEX));
+    names = [...new Set(Object.values(weightMap))].sort();
   } else {
     throw new ModelLoadError(
       SAFETENSORS_FILE,
@@ -130,6 +128,7 @@ async function openSafetensors(files: FileSource): Promise<Checkpoint> {
     }
     aliases.push(...Object.entries(header.metadata));
   }
+  if (weightMap) checkShards(weightMap, tensors);
   // `__metadata__` may name a tensor left out of the file as an alias of one stored (tied weights).
   for (const [alias, target] of aliases) {
     const t = tensors.get(target);
@@ -138,6 +137,7 @@ async function openSafetensors(files: FileSource): Promise<Checkpoint> {
   const r = new Resolver(tensors, names.join(', '));
   const weights = await hfWeights(r, config);
   await r.finish();
+  await scanFinite(weights.wte);
   return { format: 'safetensors', describe: files.describe, config, tokenizer, weights, ...summary(tensors) };
 }
 
@@ -169,7 +169,7 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
         freqs.name,
       );
     }
-    config.rope.freqFactors = await readF32(freqs);
+    config.rope.freqFactors = checkFinite(freqs, await readF32(freqs));
   }
   // GGUF leaves the unembedding out when it is the embedding.
   config.tiedEmbeddings = !tensors.has('output.weight');
@@ -180,6 +180,7 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
   else if (config.arch === 'llama') weights = await llamaWeights(r, config, LLAMA_GGUF);
   else throw new UnsupportedModelError(`${file}: architecture ${config.modelType} has no GGUF tensor map`);
   await r.finish();
+  await scanFinite(weights.wte);
   return {
     format: 'gguf',
     describe: `${files.describe}: ${file}`,
@@ -188,6 +189,85 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
     weights,
     ...summary(tensors),
   };
+}
+
+/**
+ * Why a shard's name in an index could reach outside the model's folder or URL prefix (a '..'
+ * segment, an absolute or drive path, a URL of any scheme, a backslash), or undefined when it
+ * names a file inside it. Names are relative paths with '/' separators, as the hub writes them.
+ */
+export function unsafeShardName(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character';
+  if (name.includes('\\')) return 'holds a backslash';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(name)) return 'is a URL or a drive path';
+  if (name.startsWith('/')) return 'is an absolute path';
+  const segments = name.split('/');
+  if (segments.includes('..')) return "has a '..' segment";
+  if (segments.some((s) => s === '' || s === '.')) return "has an empty or '.' segment";
+  return undefined;
+}
+
+/** model.safetensors.index.json's weight_map (tensor name -> shard file), every shard name checked before any is read. */
+function shardIndex(index: unknown): Record<string, string> {
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof index !== 'object' || index === null || Array.isArray(index)) {
+    throw new ModelFormatError(SAFETENSORS_INDEX, 'is not a JSON object');
+  }
+  if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+    throw new ModelFormatError(SAFETENSORS_INDEX, "'weight_map' must map tensor names to file names");
+  }
+  const entries = Object.entries(map);
+  if (entries.length === 0) throw new ModelFormatError(SAFETENSORS_INDEX, "'weight_map' is empty");
+  for (const [tensor, file] of entries) {
+    if (typeof file !== 'string') {
+      throw new ModelFormatError(
+        SAFETENSORS_INDEX,
+        `'weight_map' entry ${JSON.stringify(tensor)} must be a file name, found ${JSON.stringify(file)}`,
+        tensor,
+      );
+    }
+    const why = unsafeShardName(file);
+    if (why) {
+      throw new ModelFormatError(
+        SAFETENSORS_INDEX,
+        `'weight_map' entry ${JSON.stringify(tensor)}: shard ${JSON.stringify(file)} ${why}; shards must be files inside the model's folder`,
+        tensor,
+      );
+    }
+  }
+  return map as Record<string, string>;
+}
+
+/** Every tensor the index maps is in the shard it names, and every tensor of the shards is mapped there. */
+function checkShards(weightMap: Record<string, string>, tensors: Map<string, StoredTensor>): void {
+  for (const [name, file] of Object.entries(weightMap)) {
+    const t = tensors.get(name);
+    if (!t) {
+      throw new ModelFormatError(
+        SAFETENSORS_INDEX,
+        `maps tensor '${name}' to ${file}, which does not hold it`,
+        name,
+      );
+    }
+    if (t.file !== file) {
+      throw new ModelFormatError(
+        SAFETENSORS_INDEX,
+        `maps tensor '${name}' to ${file}, but it is stored in ${t.file}`,
+        name,
+      );
+    }
+  }
+  for (const t of tensors.values()) {
+    if (!Object.hasOwn(weightMap, t.name)) {
+      throw new ModelFormatError(
+        SAFETENSORS_INDEX,
+        `does not map tensor '${t.name}', which ${t.file} holds`,
+        t.name,
+      );
+    }
+  }
 }
 
 function summary(tensors: Map<string, StoredTensor>) {

@@ -6,8 +6,19 @@
 import { ModelFormatError, UnsupportedModelError } from '../errors';
 import type { LayerAttention, ModelConfig } from './config';
 import { parseRopeScaling, type RopeConfig } from './rope';
+import type { FileSource } from './source';
 
 export type Json = Record<string, unknown>;
+
+/** A JSON file of the model (config.json, tokenizer.json...): text that is not JSON is a ModelFormatError naming it. */
+export async function readJSONFile(files: FileSource, name: string): Promise<unknown> {
+  const text = await files.readText(name);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(name, `not valid JSON (${files.describe}): ${(e as Error).message}`);
+  }
+}
 
 const found = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 

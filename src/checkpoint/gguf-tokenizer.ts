@@ -16,7 +16,7 @@
  * and unused tokens become special added tokens (matched in the text, left out by decode);
  * user-defined tokens become plain added tokens (matched in the text, decoded as written).
  */
-import { ModelFormatError } from '../errors';
+import { ModelFormatError, UnsupportedModelError } from '../errors';
 import { chatTemplateConfigFromGguf } from './chat-template';
 import type { ModelConfig } from './config';
 import { GgufKeys, type GgufMetadata, type GgufSpecialIds, ggufSpecialIds } from './gguf-config';
@@ -93,9 +93,12 @@ export function tokenizerFromGguf(metadata: GgufMetadata, config: ModelConfig, f
   const { json, tokenizerConfig } = ggufTokenizerJson(metadata, file);
   const special = ggufSpecialIds(new GgufKeys(metadata, file));
   const stop = [special.eos, special.eot, special.eom].filter((id) => id !== undefined);
+  const where = `${file} (embedded tokenizer)`;
+  const files = { tokenizer: where, tokenizerConfig: where, config: file, generationConfig: where };
   try {
-    return Tokenizer.fromJSON(json, tokenizerConfig, config, { eos_token_id: stop });
+    return Tokenizer.fromJSON(json, tokenizerConfig, config, { eos_token_id: stop }, files);
   } catch (e) {
+    if (e instanceof ModelFormatError || e instanceof UnsupportedModelError) throw e;
     throw new ModelFormatError(file, `embedded tokenizer: ${(e as Error).message}`);
   }
 }

@@ -2,6 +2,7 @@
  * A checkpoint tensor as stored: its format and where its bytes are, read only when a consumer
  * (the GPU uploader, the CPU reference) asks, and then only the rows it asks for.
  */
+import { ModelFormatError } from '../errors';
 import { BLOCK, bytesOf, type StorageFormat } from '../formats/formats';
 import { dequantize } from '../formats/quant';
 
@@ -29,7 +30,11 @@ export function rowBytes(t: StoredTensor): number {
   const { cols } = matrixShape(t);
   const b = bytesOf(t.format, cols);
   if (b === undefined) {
-    throw new Error(`${t.name}: ${t.format} rows need a multiple of ${BLOCK[t.format].elements} values`);
+    throw new ModelFormatError(
+      t.file,
+      `${t.format} rows need a multiple of ${BLOCK[t.format].elements} values, found ${cols}`,
+      t.name,
+    );
   }
   return b;
 }

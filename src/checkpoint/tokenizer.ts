@@ -7,7 +7,14 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from '../errors';
 import { type ChatMessage, type ChatTemplateOptions, ChatTemplates, DEFAULT_TEMPLATE } from './chat-template';
 import type { ModelConfig } from './config';
+import { readJSONFile } from './config-fields';
 import type { FileSource } from './source';
+import {
+  checkTokenizerConfig,
+  checkTokenizerJSON,
+  HF_TOKENIZER_FILES,
+  type TokenizerFiles,
+} from './tokenizer-check';
 
 export interface TokenStream {
   /** Adds one generated id; returns the text it completes (may be '' while a character is incomplete). */
@@ -43,6 +50,7 @@ function hasType(node: unknown, type: string): boolean {
 }
 
 const SKIP = { skip_special_tokens: true } as const;
+const PROBE = 'Hello';
 
 export class Tokenizer {
   /** Ids that end generation: config.json, tokenizer_config.json and generation_config.json together. */
@@ -77,20 +85,17 @@ export class Tokenizer {
 
   /** Builds the tokenizer from tokenizer.json (required) and tokenizer_config.json / generation_config.json (optional). */
   static async fromFiles(files: FileSource, config: ModelConfig): Promise<Tokenizer> {
-    const json = await files.readJSON('tokenizer.json');
-    const tcfg = (
-      (await files.has('tokenizer_config.json')) ? await files.readJSON('tokenizer_config.json') : {}
-    ) as Json;
-    const gcfg = (
-      (await files.has('generation_config.json')) ? await files.readJSON('generation_config.json') : {}
-    ) as Json;
+    const json = await readJSONFile(files, 'tokenizer.json');
+    const optional = async (name: string) => ((await files.has(name)) ? readJSONFile(files, name) : {});
+    const tcfg = (await optional('tokenizer_config.json')) as Json;
+    const gcfg = (await optional('generation_config.json')) as Json;
     // Recent transformers save the default chat template as its own file, which wins over the config's.
     // It is looked for where files can be listed (folders, picked files); probing a URL folder for it
     // would cost a failed request (and a console error in browsers) for every model without one.
     const listed = await files.list();
     if (listed?.includes('chat_template.jinja')) {
       const template = await files.readText('chat_template.jinja');
-      const named = Array.isArray(tcfg.chat_template)
+      const named = Array.isArray(tcfg?.chat_template)
         ? (tcfg.chat_template as Json[]).filter((t) => t?.name !== DEFAULT_TEMPLATE)
         : [];
       tcfg.chat_template = named.length ? [{ name: DEFAULT_TEMPLATE, template }, ...named] : template;
@@ -98,45 +103,118 @@ export class Tokenizer {
     return Tokenizer.fromJSON(json, tcfg, config, gcfg);
   }
 
-  /** Builds the tokenizer from parsed tokenizer.json and tokenizer_config.json. */
+  /**
+   * Builds the tokenizer from parsed tokenizer.json and tokenizer_config.json, each checked first
+   * (tokenizer-check.ts) against `config.vocabSize`; the special token ids the configs name must be
+   * tokens, and a probe encode and decode of "Hello" must work. Every failure is a ModelFormatError
+   * naming the file (`files`: the names to use, the GGUF file's for a GGUF tokenizer).
+   */
   static fromJSON(
-    json: unknown,
+    tokenizerJSON: unknown,
     tokenizerConfig: Json,
     config: ModelConfig,
     generationConfig: Json = {},
+    files: TokenizerFiles = HF_TOKENIZER_FILES,
   ): Tokenizer {
-    if (typeof json !== 'object' || json === null || typeof (json as Json).model !== 'object') {
-      throw new ModelFormatError('tokenizer.json', "not a tokenizer: no 'model' object");
+    const { json } = checkTokenizerJSON(tokenizerJSON, config.vocabSize, files);
+    checkTokenizerConfig(tokenizerConfig, config.vocabSize, files);
+    if (
+      typeof generationConfig !== 'object' ||
+      generationConfig === null ||
+      Array.isArray(generationConfig)
+    ) {
+      throw new ModelFormatError(files.generationConfig, 'is not a JSON object');
     }
     let hf: HfTokenizer;
     try {
       hf = new HfTokenizer(json, tokenizerConfig);
     } catch (e) {
-      throw new ModelFormatError('tokenizer.json', `could not be loaded: ${(e as Error).message}`);
+      throw new ModelFormatError(files.tokenizer, `could not be loaded: ${(e as Error).message}`);
     }
     const idOf = (v: unknown) => {
       const s = tokenContent(v);
       return s === undefined ? undefined : hf.token_to_id(s);
     };
+    const known = (id: number, file: string, field: string) => {
+      if (hf.id_to_token(id) === undefined) {
+        throw new ModelFormatError(
+          file,
+          `field '${field}' names token id ${id}, which ${files.tokenizer} does not have`,
+        );
+      }
+    };
+    if (config.bosTokenId !== undefined) known(config.bosTokenId, files.config, 'bos_token_id');
+    for (const id of config.eosTokenIds) known(id, files.config, 'eos_token_id');
     const bosId = idOf(tokenizerConfig.bos_token) ?? config.bosTokenId;
     const eosId = idOf(tokenizerConfig.eos_token);
+    for (const [key, id] of [
+      ['bos', bosId],
+      ['eos', eosId],
+    ] as const) {
+      if (tokenizerConfig[`add_${key}_token`] === true && id === undefined) {
+        throw new ModelFormatError(
+          files.tokenizerConfig,
+          `field 'add_${key}_token' is true but ${JSON.stringify(tokenContent(tokenizerConfig[`${key}_token`]) ?? null)} (its '${key}_token') is not a token of ${files.tokenizer}`,
+        );
+      }
+    }
     const flag = (v: unknown) => (typeof v === 'boolean' ? v : undefined);
     const genEos = generationConfig.eos_token_id;
     const eosIds = new Set<number>(config.eosTokenIds);
     if (eosId !== undefined) eosIds.add(eosId);
-    for (const id of Array.isArray(genEos) ? genEos : [genEos])
-      if (Number.isInteger(id)) eosIds.add(id as number);
-    const byteLevel = hasType((json as Json).decoder, 'ByteLevel');
-    return new Tokenizer(
-      hf,
-      bosId,
-      flag(tokenizerConfig.add_bos_token),
-      eosId,
-      flag(tokenizerConfig.add_eos_token),
-      [...eosIds],
-      byteLevel,
-      tokenizerConfig,
-    );
+    for (const id of Array.isArray(genEos) ? genEos : [genEos]) {
+      if (id == null) continue;
+      if (!Number.isInteger(id) || id < 0) {
+        throw new ModelFormatError(
+          files.generationConfig,
+          `field 'eos_token_id' must be token ids, found ${JSON.stringify(genEos)}`,
+        );
+      }
+      known(id, files.generationConfig, 'eos_token_id');
+      eosIds.add(id as number);
+    }
+    const byteLevel = hasType(json.decoder, 'ByteLevel');
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(
+        hf,
+        bosId,
+        flag(tokenizerConfig.add_bos_token),
+        eosId,
+        flag(tokenizerConfig.add_eos_token),
+        [...eosIds],
+        byteLevel,
+        tokenizerConfig,
+      );
+      tokenizer.probe(config.vocabSize);
+    } catch (e) {
+      if (e instanceof ModelFormatError) throw e;
+      throw new ModelFormatError(
+        files.tokenizer,
+        `fails to encode and decode "Hello": ${(e as Error).message}`,
+      );
+    }
+    return tokenizer;
+  }
+
+  /** Encodes and decodes a plain word, so that a tokenizer broken in a way no check saw fails at load. */
+  private probe(vocabSize: number): void {
+    for (const addSpecialTokens of [true, false]) {
+      const ids = this.encode(PROBE, { addSpecialTokens });
+      const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+      if (
+        ids.length === 0 ||
+        bad !== undefined ||
+        ids.length !== ids.filter((id) => id !== undefined).length
+      ) {
+        throw new Error(
+          `it gives ids [${ids.join(', ')}], not ids below the model's vocab_size ${vocabSize}`,
+        );
+      }
+      const text = this.decode(ids);
+      if (typeof text !== 'string') throw new Error(`decoding [${ids.join(', ')}] gives no text`);
+      this.tokenText(ids[0]);
+    }
   }
 
   /**

@@ -6,8 +6,8 @@
  *
  *   V vocab  C hidden  L layers  NH heads  NKV kv heads  HS head size  F ffn  P positions
  */
-import { ModelFormatError } from '../errors';
-import { readF32, type StoredTensor } from './tensor';
+import { ModelFormatError, NumericalError } from '../errors';
+import { matrixShape, readF32, readRowsF32, rowBytes, type StoredTensor } from './tensor';
 
 /**
  * A linear map y = x W (+ b) with N outputs and K inputs. 'NK': W stored [N, K] (nn.Linear, GGUF);
@@ -116,7 +116,7 @@ export class Resolver {
   /** A small tensor read as f32 by `finish()`. */
   f32(t: StoredTensor, shape: number[], then: (data: Float32Array) => void): void {
     this.check(t, shape);
-    this.pending.push(async () => then(await readF32(t)));
+    this.pending.push(async () => then(checkFinite(t, await readF32(t))));
   }
 
   /** Whether two tensors hold the same values (tied embeddings stored twice). */
@@ -141,6 +141,60 @@ export class Resolver {
 }
 
 const NONE = new Float32Array(0);
+
+/** `values` of tensor `t` (from element `first` on), or a NumericalError naming it and the first NaN or ±Inf. */
+export function checkFinite(t: StoredTensor, values: Float32Array, first = 0): Float32Array {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) {
+      const index = first + i;
+      const { cols } = matrixShape(t);
+      const at =
+        t.shape.length > 1 ? `row ${Math.floor(index / cols)}, column ${index % cols}` : `index ${index}`;
+      throw new NumericalError(
+        `${t.file} (tensor '${t.name}'): ${v} at ${at} (element ${index}); weights must be finite`,
+        {
+          tensor: t.name,
+          file: t.file,
+          index,
+        },
+      );
+    }
+  }
+  return values;
+}
+
+/** A table whose bytes are at most this is scanned whole; a larger one is sampled. */
+export const FULL_SCAN_BYTES = 16 << 20;
+/** A larger table: this many blocks of rows, evenly spaced, first and last rows included... */
+const SAMPLE_BLOCKS = 8;
+/** ...of about this many bytes each. */
+const SAMPLE_BLOCK_BYTES = 64 << 10;
+
+/**
+ * Reads a [rows, cols] table (the token embedding) for NaN and ±Inf: the whole of it up to
+ * FULL_SCAN_BYTES, in chunks of rows; beyond that (a large vocabulary, read again here only to be
+ * checked) SAMPLE_BLOCKS blocks of about SAMPLE_BLOCK_BYTES, spread from the first row to the last,
+ * so the check costs a few small ranged reads however large the table is.
+ */
+export async function scanFinite(m: Matrix): Promise<void> {
+  const t = m.tensor;
+  const rb = rowBytes(t);
+  const { rows, cols } = matrixShape(t);
+  const chunk = Math.max(1, Math.floor(SAMPLE_BLOCK_BYTES / rb));
+  const starts: number[] = [];
+  if (t.byteLength <= FULL_SCAN_BYTES) {
+    for (let r = 0; r < rows; r += chunk) starts.push(r);
+  } else {
+    for (let i = 0; i < SAMPLE_BLOCKS; i++) {
+      starts.push(Math.round((i * Math.max(0, rows - chunk)) / (SAMPLE_BLOCKS - 1)));
+    }
+  }
+  for (const r0 of starts) {
+    const r1 = Math.min(rows, r0 + chunk);
+    checkFinite(t, await readRowsF32(t, r0, r1), r0 * cols);
+  }
+}
 
 export function matrix(r: Resolver, candidates: Names, rows: number, cols: number): Matrix {
   const tensor = r.require(candidates);
