@@ -4,7 +4,7 @@
  *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16|q8|q4]
  *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--json]
  *   wgpt serve [--model <source>] [--port 8080] [--host 127.0.0.1] [--dtype f32|f16|q8|q4] [--kv-dtype f32|f16]
- *              [--tuning auto|off|retune] [--max-body-bytes N] [--chat-template <file>]
+ *              [--tuning auto|off|retune] [--max-body-bytes N] [--chat-template <file>] [--any-model]
  * Without --model it uses the embedded default model (models/tinystories-656k).
  */
 import { readFile } from 'node:fs/promises';
@@ -42,6 +42,8 @@ until Ctrl-C; takes --model, --dtype, --kv-dtype, --tuning and --kernel as above
   --max-body-bytes <n>      largest request body (default 1048576); a larger one gets 413
   --chat-template <file>    a Jinja chat template for requests that bring none (default: the model's;
                             a model without one gets 'role: content' lines, then 'assistant:')
+  --any-model               accept a request's "model" whatever it names (default: only the id that
+                            /v1/models lists, which is --model or 'tinystories-656k'; another gets 404)
 `;
 
 function number(name: string, value: string | undefined): number | undefined {
@@ -168,6 +170,7 @@ async function serve(args: string[]): Promise<number> {
       host: { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'chat-template': { type: 'string' },
+      'any-model': { type: 'boolean', default: false },
       dtype: { type: 'string' },
       'kv-dtype': { type: 'string' },
       tuning: { type: 'string' },
@@ -199,6 +202,7 @@ async function serve(args: string[]): Promise<number> {
     maxBodyBytes: number('--max-body-bytes', values['max-body-bytes']),
     chatTemplate,
     modelId: values.model ?? 'tinystories-656k',
+    anyModel: values['any-model'],
   }).catch(async (e) => {
     // Not listening (port taken, bad option): free the model once it has loaded.
     (await loading.catch(() => undefined))?.dispose();

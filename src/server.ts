@@ -11,15 +11,21 @@
  * carries the finish reason and `usage`. Requests take their turn in the model's FIFO queue; a
  * client that disconnects aborts its request (queued or running) through the request's `signal`.
  *
- * The request's `model` field is accepted whatever it names (like llama.cpp's server): the
- * server has one model. For a model without a chat template, chat requests without their own
- * `chat_template` are rendered by `PLAIN_CHAT_TEMPLATE` (the tokenizer's plain fallback,
- * "user: Hi\nassistant:"), unless the server was started with `chatTemplate`.
+ * The server has one model: a request's `model` must be its id (as /v1/models lists it) or be
+ * empty or absent, else the answer is OpenAI's 404 'model_not_found', unless the server was
+ * started with `anyModel` (then any name is accepted, like llama.cpp's server). Request fields
+ * wgpt does not implement are refused, never ignored (`checkFields` in src/model/chat.ts: OpenAI's
+ * own fields as not supported, others as unrecognized, `param` naming the field).
+ *
+ * For a model without a chat template, chat requests without their own `chat_template` are
+ * rendered by `PLAIN_CHAT_TEMPLATE` (the tokenizer's plain fallback, "user: Hi\nassistant:"),
+ * unless the server was started with `chatTemplate`.
  *
  * Errors have OpenAI's body `{ error: { message, type, param, code } }`, `code` being the wgpt
  * error's code (e.g. 'INVALID_OPTION') or the server's own (lower case):
  *   400 InvalidOptionError, ContextLengthError, ChatTemplateError, 'invalid_json'
- *   404 'not_found' (unknown route)      405 'method_not_allowed' (known route, other method)
+ *   404 'not_found' (unknown route), 'model_not_found' (param 'model')
+ *   405 'method_not_allowed' (known route, other method)
  *   413 'body_too_large'                 503 'model_loading' (with Retry-After)
  *   500 anything else ('model_load_failed' when the model failed to load)
  * An error after a stream has begun is sent as one `data: { error }` event before the stream ends.
@@ -30,6 +36,7 @@ import type { Engine } from './engine';
 import { ChatTemplateError, ContextLengthError, InvalidOptionError, WgptError } from './errors';
 import {
   type ChatCompletionRequest,
+  checkFields,
   checkSampling,
   FIELD_OF_OPTION,
   SAMPLING_FIELDS,
@@ -48,6 +55,8 @@ export interface ServerOptions {
   chatTemplate?: string;
   /** The model's id in /v1/models and answers (default `model.checkpoint.source`, e.g. 'folder /models/x'). */
   modelId?: string;
+  /** Accept a request's `model` whatever it names (default false: a name other than `modelId` gets 404). */
+  anyModel?: boolean;
 }
 
 export interface RunningServer {
@@ -66,13 +75,15 @@ export const PLAIN_CHAT_TEMPLATE =
   '{{ message.role }}: {{ message.content }}{% endfor %}{% if add_generation_prompt %}{{ "\\nassistant:" }}{% endif %}';
 
 class HttpError extends Error {
+  readonly type: string;
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly type = status >= 500 ? 'server_error' : 'invalid_request_error',
+    readonly param: string | null = null,
   ) {
     super(message);
+    this.type = status >= 500 ? 'server_error' : 'invalid_request_error';
   }
 }
 
@@ -83,7 +94,7 @@ export function errorResponse(e: unknown): { status: number; body: { error: Reco
     status,
     body: { error: { message: err?.message ?? String(e), type, param, code } },
   });
-  if (e instanceof HttpError) return body(e.status, e.type, null, e.code);
+  if (e instanceof HttpError) return body(e.status, e.type, e.param, e.code);
   if (e instanceof InvalidOptionError) return body(400, 'invalid_request_error', e.option, e.code);
   if (e instanceof ContextLengthError || e instanceof ChatTemplateError) {
     return body(400, 'invalid_request_error', null, e.code);
@@ -182,8 +193,7 @@ const COMPLETION_MAX_TOKENS = 16;
 
 /** A /v1/completions request as generate options (fields named as the request names them). */
 function completionOptions(body: Record<string, unknown>, signal: AbortSignal) {
-  const unknown = Object.keys(body).filter((k) => !COMPLETION_FIELDS.has(k));
-  if (unknown.length) throw new InvalidOptionError(unknown[0], `unknown request field '${unknown[0]}'`);
+  checkFields(body, COMPLETION_FIELDS);
   const get = <T>(key: string) => (body[key] ?? undefined) as T | undefined;
   let prompt = get<unknown>('prompt');
   if (Array.isArray(prompt) && prompt.length === 1) prompt = prompt[0];
@@ -199,7 +209,7 @@ function completionOptions(body: Record<string, unknown>, signal: AbortSignal) {
     stop: typeof stop === 'string' ? [stop] : stop,
     signal,
   };
-  return { prompt, options, stream: stream === true };
+  return { prompt, options, stream: stream === true, maxTokensGiven: get('max_tokens') !== undefined };
 }
 
 function randomId(prefix: string): string {
@@ -246,10 +256,25 @@ async function completions(
   res: ServerResponse,
   signal: AbortSignal,
 ) {
-  const { prompt, options, stream } = completionOptions(body, signal);
+  const { prompt, options, stream, maxTokensGiven } = completionOptions(body, signal);
+  // As for chat: a max_tokens the context has no room for after the prompt is refused (generate
+  // alone would stop at the end of the context); the default of 16 shrinks to fit.
+  const ids = await model.encode(prompt);
+  const room = model.maxContext - ids.length;
+  const max = options.maxNewTokens as number;
+  if (room >= 1 && Number.isInteger(max) && max > room) {
+    if (maxTokensGiven) {
+      throw new ContextLengthError(
+        ids.length + max,
+        model.maxContext,
+        `max_tokens of ${max} after a prompt of ${ids.length} tokens exceeds the context length of ${model.maxContext}`,
+      );
+    }
+    options.maxNewTokens = room;
+  }
   let events: AsyncGenerator<GenerateEvent>;
   try {
-    events = model.generate(prompt, options);
+    events = model.generate({ ids }, options);
   } catch (e) {
     if (e instanceof InvalidOptionError && FIELD_OF_OPTION[e.option]) {
       throw new InvalidOptionError(
@@ -304,6 +329,8 @@ export async function startServer(model: ModelOrLoader, options: ServerOptions =
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
     throw new InvalidOptionError('maxBodyBytes', `must be an integer >= 1, got ${maxBodyBytes}`);
   }
+  const anyModel = options.anyModel ?? false;
+  if (typeof anyModel !== 'boolean') throw new InvalidOptionError('anyModel', 'must be true or false');
   const owned = typeof model === 'function' || model instanceof Promise;
   let loaded: { model: Engine; id: string; template: string | undefined } | undefined;
   let loadError: unknown;
@@ -348,6 +375,17 @@ export async function startServer(model: ModelOrLoader, options: ServerOptions =
       });
     }
     const body = parseJson(text);
+    const asked = body.model ?? '';
+    if (typeof asked !== 'string')
+      throw new InvalidOptionError('model', `must be a string, got ${typeof asked}`);
+    if (asked !== '' && asked !== loaded.id && !anyModel) {
+      throw new HttpError(
+        404,
+        'model_not_found',
+        `The model '${asked}' does not exist: this server serves '${loaded.id}' (GET /v1/models)`,
+        'model',
+      );
+    }
     if (path === '/v1/completions') return completions(m, loaded.id, body, res, signal);
     return chatCompletions(m, loaded.id, body, res, signal, loaded.template);
   }

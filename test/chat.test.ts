@@ -4,7 +4,7 @@
  * random tiny GPT-2 with a character tokenizer (every character of the prompts is one token).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContextLengthError, InvalidOptionError } from '../src/errors';
+import { ChatTemplateError, ContextLengthError, InvalidOptionError } from '../src/errors';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/model/chat';
 import { loadModel, type Model } from '../src/model/model';
 import { randomModel } from '../src/model/testing';
@@ -303,24 +303,104 @@ describe('requests in turn, KV reuse and chat completions', () => {
   it('refuses bad requests, naming the field', async () => {
     const ok = { messages: [{ role: 'user' as const, content: 'hi' }], chat_template: TEMPLATE };
     const create = (r: unknown) => m.chat.completions.create(r as ChatCompletionRequest & { stream?: false });
-    const invalid = async (r: unknown, option: string) => {
-      const e = await create(r).catch((x: unknown) => x);
-      expect(e).toBeInstanceOf(InvalidOptionError);
-      expect((e as InvalidOptionError).option).toBe(option);
-    };
-    await invalid({ ...ok, messages: [] }, 'messages');
-    await invalid({ ...ok, messages: [{ role: 'robot', content: 'hi' }] }, 'messages[0].role');
-    await invalid({ ...ok, logit_bias: {} }, 'logit_bias');
-    await invalid({ ...ok, frequency_penalty: 0.5 }, 'frequency_penalty');
-    await invalid({ ...ok, top_p: 2 }, 'top_p');
-    await invalid({ ...ok, max_tokens: 0 }, 'max_tokens');
-    const unknown = await create({ ...ok, n: 2, user: 'x' }).catch((x: unknown) => x);
-    expect((unknown as Error).message).toContain("'n', 'user'");
+    const user = (content: unknown) => ({ ...ok, messages: [{ role: 'user', content }] });
+    // [request, field InvalidOptionError names, text of its message]
+    const cases: [unknown, string, string][] = [
+      [[ok], 'request', 'must be an object'],
+      [{ ...ok, messages: [] }, 'messages', 'at least one message'],
+      [{ ...ok, messages: undefined }, 'messages', 'must be an array'],
+      [{ ...ok, messages: [{ role: 'robot', content: 'hi' }] }, 'messages[0].role', '"robot"'],
+      [user(3), 'messages[0].content', 'found number'],
+      [user({ text: 'hi' }), 'messages[0].content', 'found object'],
+      [user(null), 'messages[0].content', 'found null'],
+      [user([]), 'messages[0].content', 'at least one text part'],
+      [
+        user([
+          { type: 'text', text: 'hi' },
+          { type: 'image_url', image_url: { url: 'x' } },
+        ]),
+        'messages[0].content[1].type',
+        '"image_url" parts not supported: wgpt models read text only',
+      ],
+      [user(['hi']), 'messages[0].content[0].type', 'a part without a type'],
+      [user([{ type: 'text', text: 5 }]), 'messages[0].content[0].text', 'must be a string'],
+      [{ ...ok, frequency_penalty: 0.5 }, 'frequency_penalty', 'not supported'],
+      [{ ...ok, top_p: 2 }, 'top_p', ''],
+      [{ ...ok, max_tokens: 0 }, 'max_tokens', '>= 1'],
+      [{ ...ok, model: 3 }, 'model', 'must be a string'],
+      [{ ...ok, user: 3 }, 'user', 'must be a string'],
+      // Fields OpenAI does not define: unrecognized, all of them listed.
+      [
+        { ...ok, temprature: 0, foo: 1 },
+        'temprature',
+        "unrecognized request arguments supplied: 'temprature', 'foo'",
+      ],
+      // OpenAI's fields wgpt does not implement: not supported (unrecognized ones are named first).
+      [{ ...ok, n: 2, foo: 1 }, 'foo', 'unrecognized'],
+      [{ ...ok, n: 2 }, 'n', 'not supported by wgpt: one choice per request'],
+      [{ ...ok, logprobs: true }, 'logprobs', 'not supported'],
+      [{ ...ok, top_logprobs: 2 }, 'top_logprobs', 'not supported'],
+      [{ ...ok, logit_bias: { 5: 10 } }, 'logit_bias', 'not supported'],
+      [{ ...ok, tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools', 'not supported'],
+      [{ ...ok, tool_choice: 'auto' }, 'tool_choice', 'not supported'],
+      [{ ...ok, response_format: { type: 'json_object' } }, 'response_format', 'not supported'],
+      [{ ...ok, stream_options: { include_obfuscation: true } }, 'stream_options', 'not supported'],
+      [{ ...ok, store: true }, 'store', 'not supported'],
+    ];
+    for (const [request, option, text] of cases) {
+      const e = await create(request).catch((x: unknown) => x);
+      expect(e, JSON.stringify(request)).toBeInstanceOf(InvalidOptionError);
+      expect((e as InvalidOptionError).option, JSON.stringify(request)).toBe(option);
+      expect((e as Error).message).toContain(text);
+    }
     await expect(create({ ...ok, max_tokens: 1000 })).rejects.toBeInstanceOf(ContextLengthError);
     await expect(create({ ...ok, max_tokens: m.maxContext })).rejects.toBeInstanceOf(ContextLengthError);
-    // Nothing was left holding the model.
-    const res = await create({ ...ok, max_tokens: 2 });
+    const long = await create(user('hi '.repeat(60))).catch((x: unknown) => x);
+    expect(long).toBeInstanceOf(ContextLengthError);
+    expect((long as ContextLengthError).maxContext).toBe(m.maxContext);
+    // A template that refuses the conversation: ChatTemplateError with the template's message.
+    const noSystem = `{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}${TEMPLATE}`;
+    const system = [{ role: 'system' as const, content: 'be brief' }, ...ok.messages];
+    const raised = await create({ messages: system, chat_template: noSystem }).catch((x: unknown) => x);
+    expect(raised).toBeInstanceOf(ChatTemplateError);
+    expect((raised as ChatTemplateError).reason).toBe('System role not supported');
+    expect((raised as Error).message).toContain('System role not supported');
+    // Nothing was left holding the model; values that ask for nothing are accepted.
+    const res = await create({
+      ...ok,
+      max_tokens: 2,
+      model: null,
+      user: 'u1',
+      n: 1,
+      logprobs: false,
+      logit_bias: {},
+      tools: [],
+      response_format: { type: 'text' },
+      stream_options: { include_usage: true },
+      top_logprobs: null,
+    });
     expect(res.object).toBe('chat.completion');
+    expect((await create({ messages: ok.messages, chat_template: noSystem, max_tokens: 1 })).object).toBe(
+      'chat.completion',
+    );
+  });
+
+  it("accepts OpenAI's text content parts, joined by newlines", async () => {
+    const parts = [
+      { type: 'text', text: 'hello' },
+      { type: 'text', text: 'there' },
+    ];
+    const request = { chat_template: TEMPLATE, ...greedy, max_tokens: 4 };
+    const joined = await m.chat.completions.create({
+      ...request,
+      messages: [{ role: 'user', content: 'hello\nthere' }],
+    });
+    const fromParts = await m.chat.completions.create({
+      ...request,
+      messages: [{ role: 'user', content: parts as unknown as string }],
+    });
+    expect(fromParts.usage.prompt_tokens).toBe(joined.usage.prompt_tokens);
+    expect(fromParts.choices[0].message.content).toBe(joined.choices[0].message.content);
   });
 });
 

@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import OpenAI from 'openai';
+import OpenAI, { NotFoundError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { TINYSTORIES_GOLDEN } from './model/checks';
 import { STORIES260K_GOLDEN } from './model/gguf-checks';
@@ -123,12 +123,25 @@ describe('wgpt CLI', () => {
       }
       expect(text.length).toBeGreaterThan(0);
       expect(finish).toBe('length');
+      // Without --any-model, another model name is OpenAI's 404 model_not_found.
+      const other = await client.chat.completions
+        .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 })
+        .catch((e) => e);
+      expect(other).toBeInstanceOf(NotFoundError);
+      expect(other.error).toMatchObject({ code: 'model_not_found', param: 'model' });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('serve --help lists the serve options, --any-model among them', async () => {
+    const r = await wgpt('serve', '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--max-body-bytes/);
+    expect(r.stdout).toMatch(/--any-model\s+accept a request's "model" whatever it names/);
   });
 
   it('rejects a bad option with a typed message and exit code 1', async () => {

@@ -2,7 +2,7 @@
  * The OpenAI-compatible server (src/server.ts) with the official `openai` client, on the embedded
  * tinystories-656k model (no chat template of its own: chat requests get the plain template).
  */
-import OpenAI, { BadRequestError } from 'openai';
+import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultModelPath } from '../src/model/default-model';
 import { loadModel, type Model } from '../src/model/model';
@@ -54,7 +54,12 @@ describe('wgpt server', () => {
   });
 
   it('answers a chat completion, with max_tokens and usage', async () => {
-    const r = await client.chat.completions.create({ model: 'any', messages, max_tokens: 6, temperature: 0 });
+    const r = await client.chat.completions.create({
+      model: 'tinystories',
+      messages,
+      max_tokens: 6,
+      temperature: 0,
+    });
     expect(r.object).toBe('chat.completion');
     expect(r.model).toBe('tinystories');
     expect(r.choices[0].message.role).toBe('assistant');
@@ -70,7 +75,7 @@ describe('wgpt server', () => {
   });
 
   it('streams a chat completion that matches the non-streamed one', async () => {
-    const request = { model: 'any', messages, max_tokens: 8, temperature: 0 };
+    const request = { model: 'tinystories', messages, max_tokens: 8, temperature: 0 };
     const whole = await client.chat.completions.create(request);
     const stream = await client.chat.completions.create({ ...request, stream: true });
     let text = '';
@@ -84,7 +89,7 @@ describe('wgpt server', () => {
   });
 
   it('stops at a stop string, which is not part of the content', async () => {
-    const request = { model: 'any', messages, max_tokens: 12, temperature: 0 };
+    const request = { model: 'tinystories', messages, max_tokens: 12, temperature: 0 };
     const whole = (await client.chat.completions.create(request)).choices[0].message.content ?? '';
     const stop = whole.trim().split(/\s+/)[1];
     const r = await client.chat.completions.create({ ...request, stop: [stop] });
@@ -93,7 +98,7 @@ describe('wgpt server', () => {
   });
 
   it('gives the same answer for the same seed', async () => {
-    const request = { model: 'any', messages, max_tokens: 10, temperature: 1, seed: 7 };
+    const request = { model: 'tinystories', messages, max_tokens: 10, temperature: 1, seed: 7 };
     const a = await client.chat.completions.create(request);
     const b = await client.chat.completions.create(request);
     expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
@@ -101,7 +106,7 @@ describe('wgpt server', () => {
 
   it('refuses a bad request with 400 and an OpenAI error body', async () => {
     const err = await client.chat.completions
-      .create({ model: 'any', messages, max_tokens: 4, temperature: -1 })
+      .create({ model: 'tinystories', messages, max_tokens: 4, temperature: -1 })
       .catch((e) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     expect(err.status).toBe(400);
@@ -132,6 +137,186 @@ describe('wgpt server', () => {
     expect((await missing.json()).error.code).toBe('not_found');
   });
 
+  it('answers a model other than the one it serves with 404, an empty or absent one as its own', async () => {
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4o', messages, max_tokens: 2 })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect(err.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+    expect(err.error.message).toContain("'gpt-4o'");
+    expect(err.error.message).toContain("'tinystories'");
+    const text = await client.completions
+      .create({ model: 'gpt-4o', prompt: 'Once', max_tokens: 2 })
+      .catch((e) => e);
+    expect(text).toBeInstanceOf(NotFoundError);
+    expect(text.error.code).toBe('model_not_found');
+    for (const model of ['', null, undefined]) {
+      const r = await post('/v1/chat/completions', JSON.stringify({ model, messages, max_tokens: 1 }));
+      expect(r.status, String(model)).toBe(200);
+    }
+    await expect(startServer(model, { port: 0, anyModel: 'yes' as unknown as boolean })).rejects.toThrow(
+      /anyModel/,
+    );
+  });
+
+  it('answers each bad input with its 4xx and OpenAI error body, then serves a normal request', async () => {
+    const ok = { model: 'tinystories', messages, max_tokens: 2 };
+    const refusesSystem =
+      "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" +
+      '{% for m in messages %}{{ m.content }}{% endfor %}';
+    const system = [{ role: 'system', content: 'Be brief' }, ...messages];
+    const user = (content: unknown) => ({ ...ok, messages: [{ role: 'user', content }] });
+    const chat = '/v1/chat/completions';
+    const text = '/v1/completions';
+    const prompt = { model: 'tinystories', prompt: 'Once upon a time', max_tokens: 2 };
+    // [route, body, status, code, param, text of the message]
+    const cases: [string, string, number, string, string | null, string][] = [
+      [chat, '{"messages": [', 400, 'invalid_json', null, 'not valid JSON'],
+      [chat, '[1, 2]', 400, 'INVALID_OPTION', 'request', 'must be a JSON object'],
+      [chat, JSON.stringify({ ...ok, messages: [] }), 400, 'INVALID_OPTION', 'messages', 'at least one'],
+      [
+        chat,
+        JSON.stringify({ ...ok, messages: [{ role: 'robot', content: 'x' }] }),
+        400,
+        'INVALID_OPTION',
+        'messages[0].role',
+        'robot',
+      ],
+      [chat, JSON.stringify(user(42)), 400, 'INVALID_OPTION', 'messages[0].content', 'found number'],
+      [chat, JSON.stringify(user({ a: 1 })), 400, 'INVALID_OPTION', 'messages[0].content', 'found object'],
+      [chat, JSON.stringify(user(null)), 400, 'INVALID_OPTION', 'messages[0].content', 'found null'],
+      [
+        chat,
+        JSON.stringify(user([{ type: 'image_url', image_url: { url: 'http://x/y.png' } }])),
+        400,
+        'INVALID_OPTION',
+        'messages[0].content[0].type',
+        'text only',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, messages: system, chat_template: refusesSystem }),
+        400,
+        'CHAT_TEMPLATE',
+        null,
+        'System role not supported',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, chat_template: '{% for %}' }),
+        400,
+        'CHAT_TEMPLATE',
+        null,
+        'could not be parsed',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, max_tokens: 100_000 }),
+        400,
+        'CONTEXT_LENGTH',
+        null,
+        'exceeds the context length',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, temprature: 0 }),
+        400,
+        'INVALID_OPTION',
+        'temprature',
+        'unrecognized request argument supplied',
+      ],
+      [chat, JSON.stringify({ ...ok, n: 3 }), 400, 'INVALID_OPTION', 'n', 'not supported'],
+      [chat, JSON.stringify({ ...ok, logprobs: true }), 400, 'INVALID_OPTION', 'logprobs', 'not supported'],
+      [
+        chat,
+        JSON.stringify({ ...ok, tools: [{ type: 'function', function: { name: 'f' } }] }),
+        400,
+        'INVALID_OPTION',
+        'tools',
+        'not supported',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, response_format: { type: 'json_object' } }),
+        400,
+        'INVALID_OPTION',
+        'response_format',
+        'not supported',
+      ],
+      [
+        chat,
+        JSON.stringify({ ...ok, logit_bias: { 1: 5 } }),
+        400,
+        'INVALID_OPTION',
+        'logit_bias',
+        'not supported',
+      ],
+      [chat, JSON.stringify({ ...ok, model: 7 }), 400, 'INVALID_OPTION', 'model', 'must be a string'],
+      [
+        chat,
+        JSON.stringify({ ...ok, pad: 'x'.repeat(10_000) }),
+        413,
+        'body_too_large',
+        null,
+        'exceeds the limit of 4096',
+      ],
+      [text, '{"prompt"', 400, 'invalid_json', null, 'not valid JSON'],
+      [text, JSON.stringify({ ...prompt, prompt: 5 }), 400, 'INVALID_OPTION', 'prompt', 'non-empty string'],
+      [text, JSON.stringify({ ...prompt, echo: true }), 400, 'INVALID_OPTION', 'echo', 'not supported'],
+      [text, JSON.stringify({ ...prompt, best_of: 2 }), 400, 'INVALID_OPTION', 'best_of', 'not supported'],
+      [text, JSON.stringify({ ...prompt, promt: 'x' }), 400, 'INVALID_OPTION', 'promt', 'unrecognized'],
+      [
+        text,
+        JSON.stringify({ ...prompt, max_tokens: 100_000 }),
+        400,
+        'CONTEXT_LENGTH',
+        null,
+        'context length',
+      ],
+      [
+        text,
+        JSON.stringify({ ...prompt, pad: 'x'.repeat(10_000) }),
+        413,
+        'body_too_large',
+        null,
+        'exceeds the limit',
+      ],
+    ];
+    for (const [path, body, status, code, param, message] of cases) {
+      const r = await post(path, body);
+      const what = `${path} ${body.slice(0, 120)}`;
+      expect(r.status, what).toBe(status);
+      const { error } = await r.json();
+      expect(error, what).toMatchObject({ type: 'invalid_request_error', code, param });
+      expect(error.message, what).toContain(message);
+    }
+    // The same refusals through the official client.
+    const err = await client.chat.completions
+      .create({
+        ...ok,
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
+      })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err.error.param).toBe('messages[0].content[0].type');
+    // Text parts are accepted; values that ask for nothing too; the server still serves.
+    const r = await client.chat.completions.create({
+      ...ok,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Once upon a time' }] }],
+      n: 1,
+      stream_options: null,
+      user: 'me',
+      temperature: 0,
+    });
+    expect(r.usage?.completion_tokens).toBe(2);
+    const c = await client.completions.create({ ...prompt, temperature: 0 });
+    expect(c.usage?.completion_tokens).toBe(2);
+  });
+
   it('aborts a stream when the client disconnects, then serves the next request', async () => {
     // Watch the summaries of the generations the server runs.
     const summaries: GenerateSummary[] = [];
@@ -148,7 +333,7 @@ describe('wgpt server', () => {
     try {
       const controller = new AbortController();
       const stream = await client.chat.completions.create(
-        { model: 'any', messages, max_tokens: 200, temperature: 0, stream: true },
+        { model: 'tinystories', messages, max_tokens: 200, temperature: 0, stream: true },
         { signal: controller.signal },
       );
       let chunks = 0;
@@ -162,7 +347,7 @@ describe('wgpt server', () => {
       expect(summaries[0].generatedTokens).toBeLessThan(200);
       // The aborted generation released the model: a normal request runs.
       const r = await client.chat.completions.create({
-        model: 'any',
+        model: 'tinystories',
         messages,
         max_tokens: 3,
         temperature: 0,
@@ -175,7 +360,7 @@ describe('wgpt server', () => {
   });
 
   it('completes a prompt on /v1/completions, streamed or not', async () => {
-    const request = { model: 'any', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 };
+    const request = { model: 'tinystories', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 };
     const r = await client.completions.create(request);
     expect(r.object).toBe('text_completion');
     expect(r.choices[0].text.length).toBeGreaterThan(0);
@@ -192,11 +377,12 @@ describe('wgpt server', () => {
     expect(err.error.param).toBe('max_tokens');
   });
 
-  it('uses its chatTemplate for requests without their own, and answers a wrong method with 405', async () => {
+  it('uses its chatTemplate for requests without their own, accepts any model name with anyModel, and answers a wrong method with 405', async () => {
     const chatTemplate = '{% for m in messages %}{{ m.content }}{% endfor %}';
-    const s = await startServer(model, { port: 0, chatTemplate });
+    const s = await startServer(model, { port: 0, chatTemplate, anyModel: true });
     try {
       const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      // anyModel: a name other than the listed id is accepted.
       const r = await c.chat.completions.create({ model: 'any', messages, max_tokens: 2, temperature: 0 });
       expect(r.usage?.prompt_tokens).toBe(
         model.tokenizer.encode('Once upon a time', { addSpecialTokens: false }).length,

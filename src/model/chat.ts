@@ -9,10 +9,18 @@
  *
  * Request fields follow OpenAI's (snake_case, null meaning unset), plus the sampling fields of
  * vLLM and llama.cpp's servers (top_k, min_p, repetition_penalty) and vLLM's chat_template /
- * chat_template_kwargs. Fields it does not know are refused, never ignored: InvalidOptionError
- * names them. frequency_penalty and presence_penalty (OpenAI's additive penalties) have no
- * equivalent here: 0 is accepted, anything else refused (repetition_penalty is the multiplicative
- * one the sampler has).
+ * chat_template_kwargs. Fields are never silently ignored (`checkFields`): OpenAI's fields that wgpt
+ * does not implement (n > 1, logprobs, tools, response_format, logit_bias...) are refused as not
+ * supported unless their value asks for nothing (n: 1, tools: []), any other field as unrecognized,
+ * as OpenAI refuses it; InvalidOptionError names the field. Only `user`, `safety_identifier` and
+ * `prompt_cache_key` (identifiers for OpenAI's monitoring and cache routing) are accepted and
+ * unused. frequency_penalty and presence_penalty (OpenAI's additive penalties) have no equivalent
+ * here: 0 is accepted, anything else refused (repetition_penalty is the multiplicative one the
+ * sampler has).
+ *
+ * A message's `content` is a string or OpenAI's array of content parts: text parts
+ * `{ type: 'text', text }` are joined by '\n' (as vLLM joins them); other parts (image_url,
+ * input_audio, file) are refused, the models reading text only.
  */
 
 import type { ChatMessage } from '../checkpoint/chat-template';
@@ -23,9 +31,17 @@ import type { Model } from './model';
 
 /** A chat completion request (OpenAI's shape). */
 export interface ChatCompletionRequest {
+  /**
+   * The conversation. A `content` may also be OpenAI's array of text parts
+   * `[{ type: 'text', text }]` (joined by '\n'); other part types are refused.
+   */
   messages: ChatMessage[];
   /** Ignored: the model is the one `chat` belongs to. */
   model?: string | null;
+  /** Accepted and unused: identifiers for OpenAI's abuse monitoring and prompt cache routing. */
+  user?: string | null;
+  safety_identifier?: string | null;
+  prompt_cache_key?: string | null;
   /** Answer with an AsyncIterable of chunks instead of one completion. */
   stream?: boolean | null;
   /** Tokens to generate at most (default: up to the end of the context); `max_completion_tokens` is the same. */
@@ -126,6 +142,118 @@ export const SAMPLING_FIELDS = [
   'seed',
 ] as const;
 
+/** OpenAI's identifier fields: accepted (as strings) and unused. */
+const IDENTIFIER_FIELDS = ['user', 'safety_identifier', 'prompt_cache_key'];
+
+const isEmptyObject = (v: unknown) =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+const isEmptyArray = (v: unknown) => Array.isArray(v) && v.length === 0;
+
+/**
+ * Fields of OpenAI's chat and completion requests that wgpt does not implement: why, and the
+ * values that ask for nothing (accepted like null). Any other value is refused as not supported.
+ */
+export const UNSUPPORTED_FIELDS: Record<string, { why: string; neutral?: (v: unknown) => boolean }> = {
+  n: { why: 'one choice per request (n: 1)', neutral: (v) => v === 1 },
+  best_of: { why: 'one choice per request (best_of: 1)', neutral: (v) => v === 1 },
+  logprobs: { why: 'log probabilities are not returned', neutral: (v) => v === false },
+  top_logprobs: { why: 'log probabilities are not returned' },
+  echo: { why: 'the prompt is not echoed', neutral: (v) => v === false },
+  suffix: { why: 'no insertion after a prompt' },
+  logit_bias: { why: 'no logit bias', neutral: isEmptyObject },
+  tools: { why: 'no tool calls', neutral: isEmptyArray },
+  tool_choice: { why: 'no tool calls', neutral: (v) => v === 'none' },
+  parallel_tool_calls: { why: 'no tool calls' },
+  functions: { why: 'no function calls', neutral: isEmptyArray },
+  function_call: { why: 'no function calls', neutral: (v) => v === 'none' },
+  response_format: {
+    why: 'no JSON mode or schema-constrained output',
+    neutral: (v) => (v as { type?: unknown } | null)?.type === 'text',
+  },
+  // Usage is always on a stream's last chunk: include_usage asks for nothing more.
+  stream_options: {
+    why: 'only { include_usage } (usage is always on the last chunk)',
+    neutral: (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      Object.entries(v).every(([k, x]) => k === 'include_usage' && typeof x === 'boolean'),
+  },
+  modalities: { why: 'text output only', neutral: (v) => Array.isArray(v) && v.every((x) => x === 'text') },
+  audio: { why: 'text output only' },
+  prediction: { why: 'no predicted outputs' },
+  web_search_options: { why: 'no web search' },
+  reasoning_effort: { why: 'no reasoning effort setting' },
+  verbosity: { why: 'no verbosity setting' },
+  store: { why: 'answers are not stored', neutral: (v) => v === false },
+  metadata: { why: 'answers are not stored', neutral: isEmptyObject },
+  service_tier: { why: 'one service tier', neutral: (v) => v === 'auto' || v === 'default' },
+};
+
+/**
+ * Refuses the fields of `request` that are not in `known`, never ignoring one: OpenAI's fields of
+ * UNSUPPORTED_FIELDS as not supported (unless null or a value that asks for nothing), any other
+ * as unrecognized (OpenAI's "Unrecognized request argument supplied"). InvalidOptionError names
+ * the first such field.
+ */
+export function checkFields(request: Record<string, unknown>, known: ReadonlySet<string>): void {
+  const others = Object.keys(request).filter((k) => !known.has(k) && !IDENTIFIER_FIELDS.includes(k));
+  const unrecognized = others.filter((k) => !Object.hasOwn(UNSUPPORTED_FIELDS, k));
+  if (unrecognized.length) {
+    throw new InvalidOptionError(
+      unrecognized[0],
+      `unrecognized request argument${unrecognized.length > 1 ? 's' : ''} supplied: ${unrecognized.map((k) => `'${k}'`).join(', ')}`,
+    );
+  }
+  for (const k of others) {
+    const v = request[k];
+    const { why, neutral } = UNSUPPORTED_FIELDS[k];
+    if (v !== null && v !== undefined && !neutral?.(v)) {
+      throw new InvalidOptionError(k, `is not supported by wgpt: ${why}`);
+    }
+  }
+  for (const k of [...IDENTIFIER_FIELDS, 'model']) {
+    const v = request[k];
+    if (v !== null && v !== undefined && typeof v !== 'string') {
+      throw new InvalidOptionError(k, `must be a string, got ${typeof v}`);
+    }
+  }
+}
+
+/**
+ * The messages with OpenAI's content parts joined into one string (text parts by '\n'); refuses
+ * other parts and contents of other types, naming the field. Shapes other than a content's are
+ * left to validateMessages.
+ */
+function textMessages(messages: unknown): unknown {
+  if (!Array.isArray(messages)) return messages;
+  return messages.map((m, i) => {
+    if (typeof m !== 'object' || m === null) return m;
+    const { content } = m as { content?: unknown };
+    const field = `messages[${i}].content`;
+    if (typeof content === 'string') return m;
+    if (!Array.isArray(content)) {
+      const found = content === null ? 'null' : typeof content;
+      throw new InvalidOptionError(field, `must be a string or an array of text parts, found ${found}`);
+    }
+    if (content.length === 0) throw new InvalidOptionError(field, 'must hold at least one text part');
+    const texts = content.map((part, j) => {
+      const { type, text } = (typeof part === 'object' && part !== null ? part : {}) as Record<
+        string,
+        unknown
+      >;
+      if (type !== 'text') {
+        throw new InvalidOptionError(
+          `${field}[${j}].type`,
+          `${type === undefined ? 'a part without a type' : `${JSON.stringify(type)} parts`} not supported: wgpt models read text only ({ type: 'text', text })`,
+        );
+      }
+      if (typeof text !== 'string') throw new InvalidOptionError(`${field}[${j}].text`, 'must be a string');
+      return text;
+    });
+    return { ...m, content: texts.join('\n') };
+  });
+}
+
 const KNOWN_FIELDS = new Set<string>([
   ...SAMPLING_FIELDS,
   'messages',
@@ -202,14 +330,8 @@ function prepare(model: Model, request: ChatCompletionRequest): Prepared {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw new InvalidOptionError('request', 'must be an object { messages, ... }');
   }
-  const unknown = Object.keys(request).filter((k) => !KNOWN_FIELDS.has(k));
-  if (unknown.length) {
-    throw new InvalidOptionError(
-      unknown[0],
-      `unknown request field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`,
-    );
-  }
   const r = request as unknown as Record<string, unknown>;
+  checkFields(r, KNOWN_FIELDS);
   const get = <T>(key: keyof ChatCompletionRequest): T | undefined => (r[key] ?? undefined) as T | undefined;
   checkSampling(get);
   const maxTokens = get<number>('max_tokens');
@@ -225,7 +347,8 @@ function prepare(model: Model, request: ChatCompletionRequest): Prepared {
   const stopField = get<string | string[]>('stop');
   const stop = typeof stopField === 'string' ? [stopField] : stopField;
   const kwargs = get<Record<string, unknown>>('chat_template_kwargs');
-  const text = model.tokenizer.applyChatTemplate(request.messages, {
+  const messages = textMessages(request.messages) as ChatMessage[];
+  const text = model.tokenizer.applyChatTemplate(messages, {
     addGenerationPrompt: true,
     source: get<string>('chat_template'),
     variables: kwargs,
