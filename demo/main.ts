@@ -50,13 +50,17 @@ const chat = new ChatMode({ options: readOptions, notify: showNotice, clear: cle
 function createEngine(): WorkerEngine {
   const e = new WorkerEngine();
   e.onFatal = (error) => {
-    if (!(error instanceof DeviceLostError)) engineBroken = true;
+    const lost = error instanceof DeviceLostError ? model : undefined;
+    if (!lost) engineBroken = true;
     model = undefined;
     chat.setModel(undefined);
     generating?.abort();
     updateButtons();
-    setStatus('The model is no longer usable: reload it.', 'lost');
-    showNotice(describeError(error, 'run', reloadModel));
+    setStatus('The model is no longer usable: recover or reload it.', 'lost');
+    const notice = describeError(error, 'run', reloadModel);
+    // A lost device: the worker keeps the model and can upload it again to a new device in one click.
+    if (lost) notice.action = { label: 'Recover', run: () => void recoverModel(lost) };
+    showNotice(notice);
   };
   return e;
 }
@@ -175,6 +179,22 @@ async function load(choice = selectedSource()): Promise<void> {
   } finally {
     if (loading === controller) loading = undefined;
     updateButtons();
+  }
+}
+
+/** Uploads the model again to a new device after a device loss (the worker reads the weights from its cache). */
+async function recoverModel(m: RemoteModel): Promise<void> {
+  clearNotice('lost');
+  setStatus('Recovering: uploading the model to a new GPU device…', 'loading');
+  try {
+    await m.recover();
+    model = m;
+    chat.setModel(m);
+    updateButtons();
+    setStatus('Recovered: the model runs on a new GPU device.', 'loaded');
+  } catch (e) {
+    setStatus('Recovery failed: reload the model.', 'failed');
+    showNotice(describeError(e, 'load', reloadModel));
   }
 }
 

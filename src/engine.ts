@@ -76,6 +76,11 @@ export interface Engine extends Readonly<EngineInfo> {
   readonly chat: Chat;
   /** The kernel variant each tuned op runs at each shape, and where the choice came from. */
   kernelChoices(): Promise<TuningChoice[]>;
+  /**
+   * After a DeviceLostError: uploads the model again to a new device (weights read again from the
+   * source or the cache), without reloading the page. The KV cache starts empty.
+   */
+  recover(): Promise<void>;
   /** Frees the model's GPU memory; later calls throw ModelStateError. */
   dispose(): Promise<void>;
 }

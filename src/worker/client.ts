@@ -333,6 +333,10 @@ export class RemoteModel implements Engine {
     return this.engine.request({ type: 'topTokens', k, temperature });
   }
 
+  recover(): Promise<void> {
+    return this.engine.request({ type: 'recover' });
+  }
+
   dispose(): Promise<void> {
     return this.engine.request({ type: 'dispose' });
   }

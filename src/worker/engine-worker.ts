@@ -82,6 +82,17 @@ function downloadReporter(id: number) {
   };
 }
 
+/** Tells the page when the device of `m` is lost (its current one: recover() replaces it). */
+function watchLoss(m: Model): void {
+  const gpu = m.gpu;
+  gpu.lost.then((error) => {
+    // dispose() destroys the device on purpose; only an unexpected loss is news.
+    if (model === m && m.gpu === gpu && error.reason !== 'destroyed') {
+      post({ id: 0, type: 'deviceLost', error: error.toJSON() });
+    }
+  });
+}
+
 async function load(req: Extract<Request, { type: 'load' }>, signal: AbortSignal): Promise<void> {
   await model?.dispose();
   model = undefined;
@@ -100,12 +111,7 @@ async function load(req: Extract<Request, { type: 'load' }>, signal: AbortSignal
   const loaded = await loadModel(req.source, options);
   await cached?.flush();
   model = loaded;
-  loaded.gpu.lost.then((error) => {
-    // dispose() destroys the device on purpose; only an unexpected loss is news.
-    if (model === loaded && error.reason !== 'destroyed') {
-      post({ id: 0, type: 'deviceLost', error: error.toJSON() });
-    }
-  });
+  watchLoss(loaded);
   const info: ModelInfo = {
     config: loaded.config,
     maxContext: loaded.maxContext,
@@ -215,6 +221,12 @@ async function handle(req: Request): Promise<void> {
     case 'abort':
       controllers.get(req.target)?.abort(new DOMException('The operation was aborted.', 'AbortError'));
       return reply(undefined);
+    case 'recover': {
+      const m = requireModel();
+      await m.recover();
+      watchLoss(m);
+      return reply(undefined);
+    }
     case 'dispose':
       await model?.dispose();
       model = undefined;

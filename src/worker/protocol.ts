@@ -74,6 +74,7 @@ export type Request = (
   | { id: number; type: 'topTokens'; k: number; temperature: number }
   | { id: number; type: 'abort'; target: number }
   | { id: number; type: 'dispose' }
+  | { id: number; type: 'recover' }
   | { id: number; type: 'clearCache'; cache: string }
 ) & { aborted?: boolean };
 
@@ -94,6 +95,7 @@ export interface Results {
   topTokens: RankedToken[];
   abort: undefined;
   dispose: undefined;
+  recover: undefined;
   clearCache: boolean;
 }
 
