@@ -5,6 +5,14 @@
  *   for await (const event of model.generate('Once upon a time', { temperature: 0 })) ...
  */
 
+export {
+  type CachedModel,
+  type CacheOptions,
+  cachedModelSize,
+  evictCachedModel,
+  listCachedModels,
+} from './cache/api';
+export type { CachedFile } from './cache/store';
 export type { ChatMessage, ChatRole, ChatTemplateOptions } from './checkpoint/chat-template';
 export type { ModelConfig } from './checkpoint/config';
 export type { Tokenizer } from './checkpoint/tokenizer';
@@ -26,3 +34,4 @@ export type {
 export { DEFAULT_MODEL } from './model/default-model';
 export { loadModel, Model } from './model/model';
 export type * from './types';
+export { type CachedFetch, type CachedFetchOptions, cachedFetch, clearCache } from './worker/cache';

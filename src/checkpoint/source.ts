@@ -1,10 +1,12 @@
 /**
  * Where model files come from, behind one interface: a Node folder, an http(s) folder URL, a
  * Hugging Face repo id, or a map of picked files. Reads report download progress and honor an
- * AbortSignal.
+ * AbortSignal. URL reads go through ./download.ts: a dropped connection resumes with a Range
+ * request, and a whole file whose server reports its sha256 (the hub's LFS files) is verified.
  */
 import { ModelLoadError } from '../errors';
 import type { LoadProgress, ModelSource } from '../types';
+import { type DownloadOptions, download } from './download';
 
 export interface FileSource {
   /** The source in words, for messages ("folder /x", "https://huggingface.co/a/b"). */
@@ -28,6 +30,8 @@ export interface SourceOptions {
   fetch?: typeof fetch;
   signal?: AbortSignal;
   onProgress?: (event: LoadProgress) => void;
+  /** URL downloads: retries, backoff and stall timeout (see DownloadOptions; defaults 4, 500 ms, 60 s). */
+  download?: Pick<DownloadOptions, 'retries' | 'retryDelayMs' | 'timeoutMs'>;
 }
 
 /** A picked file's contents; a string is taken as UTF-8 text (test helpers write config.json so). */
@@ -185,7 +189,7 @@ class UrlSource extends BaseSource {
       await first.body?.cancel();
       return Number(total);
     }
-    const bytes = await this.body(name, url, first);
+    const bytes = await this.fetchWhole(name, url, first);
     this.whole.set(name, bytes);
     return bytes.length;
   }
@@ -199,22 +203,39 @@ class UrlSource extends BaseSource {
     if (cached) return cached.subarray(begin, end);
     if (end === begin) return new Uint8Array(0);
     const url = this.url(name);
-    const res = await this.request(name, url, { headers: { Range: `bytes=${begin}-${end - 1}` } });
-    if (res.status === 200) {
+    const chunks: Uint8Array[] = [];
+    const result = await download(url, {
+      ...this.downloadOptions(name),
+      range: [begin, end],
+      onData: (c) => void chunks.push(c),
+      onRestart: () => void chunks.splice(0),
+    });
+    const bytes = concat(chunks, result.size);
+    if (result.whole) {
       // The server ignores ranges: keep the whole file, once.
-      const bytes = await this.body(name, url, res);
       this.whole.set(name, bytes);
+      this.progress.report(name, bytes.length, bytes.length);
       return bytes.subarray(begin, end);
-    }
-    const bytes = await this.body(name, url, res, false);
-    if (bytes.length !== end - begin) {
-      throw new ModelLoadError(
-        name,
-        `asked ${url} for bytes ${begin}..${end - 1}, got ${bytes.length} bytes`,
-      );
     }
     this.progress.add(name, bytes.length, size);
     return bytes;
+  }
+
+  private downloadOptions(name: string) {
+    return { ...this.opts.download, name, fetch: this.fetchFn, signal: this.opts.signal };
+  }
+
+  /** A whole file (continuing `first`, an answer already fetched), with progress. */
+  private async fetchWhole(name: string, url: string, first?: Response): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    const result = await download(url, {
+      ...this.downloadOptions(name),
+      first,
+      onData: (c) => void chunks.push(c),
+      onRestart: () => void chunks.splice(0),
+      onProgress: (loaded, total) => this.progress.report(name, loaded, total),
+    });
+    return concat(chunks, result.size);
   }
 
   /** A fetch of `url` whose failure or non-2xx answer is a ModelLoadError naming the file. */
@@ -237,55 +258,20 @@ class UrlSource extends BaseSource {
   async read(name: string): Promise<Uint8Array> {
     const cached = this.whole.get(name);
     if (cached) return cached;
-    const url = this.url(name);
-    return this.body(name, url, await this.request(name, url, {}));
+    checkAbort(this.opts.signal);
+    return this.fetchWhole(name, this.url(name));
   }
+}
 
-  /** Streams a response's body, reporting progress (`report` false: the caller counts it). */
-  private async body(name: string, url: string, res: Response, report = true): Promise<Uint8Array> {
-    const header = res.headers.get('content-length');
-    const total = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
-    const progress = (loaded: number, of: number | undefined) => {
-      if (report) this.progress.report(name, loaded, of);
-    };
-    progress(0, total);
-    if (!res.body) {
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      progress(bytes.length, total ?? bytes.length);
-      return bytes;
-    }
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let loaded = 0;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        checkAbort(this.opts.signal);
-        chunks.push(value);
-        loaded += value.length;
-        progress(loaded, total);
-      }
-    } catch (e) {
-      checkAbort(this.opts.signal);
-      throw new ModelLoadError(name, `download from ${url} failed: ${(e as Error).message}`, { cause: e });
-    }
-    if (total !== undefined && loaded !== total && !res.headers.get('content-encoding')) {
-      throw new ModelLoadError(name, `download from ${url} ended after ${loaded} of ${total} bytes`);
-    }
-    if (chunks.length === 1) {
-      if (total !== loaded) progress(loaded, loaded);
-      return chunks[0];
-    }
-    const out = new Uint8Array(loaded);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    if (total !== loaded) progress(loaded, loaded);
-    return out;
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
   }
+  return out;
 }
 
 class FolderSource extends BaseSource {

@@ -1,19 +1,31 @@
 /**
- * A fetch backed by Cache Storage: GET answers come from the named cache when present, and are
- * stored there after a successful download, so loading the same model again uses no network.
- * HEAD answers (the loader's "does this optional file exist?") are cached as well, under a key of
- * their own. A ranged GET (how large files such as a GGUF are read) is answered from the cached
- * whole file; on a miss the whole file is first downloaded into the cache, streamed to disk
- * without being held in memory, with `onDownload` reporting its progress.
+ * A fetch backed by the model store (src/cache): Cache Storage in a browser, a folder in Node
+ * (~/.cache/wgpt/models). A GET, whole or ranged (how large files such as a GGUF or safetensors
+ * are read), is answered from the stored whole file; on a miss the whole file is first downloaded
+ * into the store, streamed there without being held in memory, with `onDownload` reporting its
+ * progress. Downloads resume after a dropped connection and are checked against the sha256 the
+ * server reports (src/checkpoint/download.ts); a file that fails the check is never stored. A
+ * stored file is checked before use (size, and sha256 up to REHASH_LIMIT bytes) and downloaded
+ * again when it does not match. HEAD answers (the loader's "does this optional file exist?") are
+ * stored as well.
  */
-
-/** The key of a HEAD answer: a query string, since cache keys ignore fragments. */
-const headKey = (url: string) => `${url}${url.includes('?') ? '&' : '?'}wgpt-head`;
+import { type CacheOptions, DEFAULT_CACHE, openStore } from '../cache/api';
+import { type CachedFile, checkStored, type ModelStore, modelOf } from '../cache/store';
+import { download, FILLS_WHOLE_FILES, fetchFollowing } from '../checkpoint/download';
 
 export interface CachedFetch {
   fetch: typeof fetch;
-  /** Resolves when every download started so far has been written to the cache. */
+  /** Resolves when every download started so far has ended (stored, or failed). */
   flush(): Promise<void>;
+}
+
+export interface CachedFetchOptions extends CacheOptions {
+  /** Tries after a dropped or stalled connection or a 5xx answer (default 4). */
+  retries?: number;
+  /** Wait before the first retry, doubled for each next one (default 500 ms). */
+  retryDelayMs?: number;
+  /** Milliseconds without an answer or a byte after which a try fails (default 60 000). */
+  timeoutMs?: number;
 }
 
 /** Bytes [begin, end) of a `Range: bytes=a-b` header (a closed range), or undefined. */
@@ -25,69 +37,106 @@ function parseRange(header: string, size: number): [number, number] | undefined 
   return begin <= end ? [begin, end] : undefined;
 }
 
+type Stored = { meta: CachedFile; blob: Blob };
+
 export function cachedFetch(
-  cacheName: string,
+  cacheName: string = DEFAULT_CACHE,
   base: typeof fetch = (...a) => fetch(...a),
   onDownload?: (url: string, loaded: number, total: number | undefined) => void,
+  options: CachedFetchOptions = {},
 ): CachedFetch {
-  const pending = new Set<Promise<void>>();
-  const downloads = new Map<string, Promise<boolean>>();
-  /** Downloads a whole file into the cache; false when the server did not answer 200. */
-  const download = (cache: Cache, url: string, signal?: AbortSignal | null) => {
+  let storePromise: Promise<ModelStore | undefined> | undefined;
+  const store = () => (storePromise ??= openStore({ ...options, cache: cacheName }));
+  const downloads = new Map<string, Promise<Stored | Response>>();
+
+  /** A stored file that passes its check, or undefined (a bad one is removed). */
+  const storedFile = async (s: ModelStore, url: string): Promise<Stored | undefined> => {
+    const stored = await s.get(url);
+    if (!stored) return undefined;
+    const bad = await checkStored(stored.meta, stored.blob);
+    if (!bad) return stored;
+    console.warn(`wgpt: the cached ${url} ${bad}; downloading it again`);
+    await s.delete(url);
+    return undefined;
+  };
+
+  /** Downloads a whole file into the store; an answer that is not 200 comes back as it is. */
+  const fill = (s: ModelStore, url: string, signal?: AbortSignal | null): Promise<Stored | Response> => {
     let p = downloads.get(url);
     if (!p) {
       p = (async () => {
-        const res = await base(url, { signal });
-        if (res.status !== 200 || !res.body) return false;
-        const header = res.headers.get('content-length');
-        const total = header && /^\d+$/.test(header) ? Number(header) : undefined;
-        let loaded = 0;
-        const counted = res.body.pipeThrough(
-          new TransformStream<Uint8Array, Uint8Array>({
-            transform(chunk, out) {
-              loaded += chunk.length;
-              onDownload?.(url, loaded, total);
-              out.enqueue(chunk);
+        const first = await fetchFollowing(base, url, { signal: signal ?? undefined });
+        if (first.res.status !== 200) return first.res;
+        const { model, file } = modelOf(url);
+        let writer = await s.writer(url);
+        try {
+          const result = await download(url, {
+            name: file,
+            fetch: base,
+            signal: signal ?? undefined,
+            first: first.res,
+            firstSha256: first.sha,
+            hash: 'always',
+            retries: options.retries,
+            retryDelayMs: options.retryDelayMs,
+            timeoutMs: options.timeoutMs,
+            onData: (chunk) => writer.write(chunk),
+            onRestart: async () => {
+              await writer.abort(new Error('download restarted'));
+              writer = await s.writer(url);
             },
-          }),
-        );
-        await cache.put(
-          url,
-          new Response(counted, { status: 200, statusText: res.statusText, headers: res.headers }),
-        );
-        return true;
+            onProgress: (loaded, total) => onDownload?.(url, loaded, total),
+          });
+          const meta: CachedFile = {
+            url,
+            model,
+            file,
+            size: result.size,
+            sha256: result.sha256,
+            verified: result.expectedSha256 !== undefined,
+            contentType: first.res.headers.get('content-type') ?? undefined,
+            storedAt: Date.now(),
+          };
+          await writer.commit(meta);
+        } catch (e) {
+          await writer.abort(e);
+          throw e;
+        }
+        const stored = await s.get(url);
+        if (!stored) throw new Error(`wgpt: ${url} was stored in ${s.describe} but cannot be read back`);
+        return stored;
       })().finally(() => downloads.delete(url));
       downloads.set(url, p);
     }
     return p;
   };
+
   const fetchFn = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const request = new Request(input, init);
     const method = request.method.toUpperCase();
-    if (typeof caches === 'undefined' || (method !== 'GET' && method !== 'HEAD')) return base(request);
-    const cache = await caches.open(cacheName);
+    const s = method === 'GET' || method === 'HEAD' ? await store() : undefined;
+    if (!s) return base(request);
     const url = request.url.split('#')[0];
     if (method === 'HEAD') {
-      const hit = (await cache.match(url)) ?? (await cache.match(headKey(url)));
-      if (hit)
-        return new Response(null, { status: hit.status, statusText: hit.statusText, headers: hit.headers });
+      const file = await s.get(url);
+      if (file) {
+        const headers: Record<string, string> = { 'content-length': String(file.meta.size) };
+        if (file.meta.contentType) headers['content-type'] = file.meta.contentType;
+        return new Response(null, { status: 200, headers });
+      }
+      const head = await s.getHead(url);
+      if (head) return new Response(null, { status: head.status, headers: head.headers });
       const res = await base(request);
       if (res.status < 500) {
-        const stored = new Response(null, {
-          status: res.status,
-          statusText: res.statusText,
-          headers: res.headers,
-        });
-        await cache.put(headKey(url), stored).catch(() => {});
+        await s.putHead({ url, status: res.status, headers: [...res.headers] }).catch(() => {});
       }
       return res;
     }
+    const got = (await storedFile(s, url)) ?? (await fill(s, url, request.signal));
+    if (got instanceof Response) return got;
+    const { meta, blob } = got;
     const range = request.headers.get('range');
     if (range) {
-      let whole = await cache.match(url);
-      if (!whole && (await download(cache, url, request.signal))) whole = await cache.match(url);
-      if (!whole) return base(request);
-      const blob = await whole.blob();
       const r = parseRange(range, blob.size);
       if (!r) return base(request);
       return new Response(blob.slice(r[0], r[1]), {
@@ -98,28 +147,29 @@ export function cachedFetch(
         },
       });
     }
-    const hit = await cache.match(url);
-    if (hit) return hit;
-    const res = await base(request);
-    // Only whole, successful answers; the copy is written while the caller streams the original.
-    if (res.status === 200) {
-      const put = cache
-        .put(url, res.clone())
-        .catch((e) => console.warn(`wgpt: could not cache ${url}: ${e}`))
-        .finally(() => pending.delete(put));
-      pending.add(put);
-    }
-    return res;
+    const headers: Record<string, string> = { 'content-length': String(blob.size) };
+    if (meta.contentType) headers['content-type'] = meta.contentType;
+    return new Response(blob, { status: 200, headers });
   };
+  Object.defineProperty(fetchFn, FILLS_WHOLE_FILES, { value: true });
   return {
     fetch: fetchFn,
     flush: async () => {
-      await Promise.all(pending);
+      await Promise.allSettled(downloads.values());
     },
   };
 }
 
-/** Deletes the named cache; true when there was one. */
-export async function clearCache(cacheName: string): Promise<boolean> {
-  return typeof caches === 'undefined' ? false : caches.delete(cacheName);
+/** Deletes the named cache (in Node its folder); true when there was one. */
+export async function clearCache(
+  cacheName: string = DEFAULT_CACHE,
+  options: CacheOptions = {},
+): Promise<boolean> {
+  const storage = options.caches ?? (typeof caches !== 'undefined' ? caches : undefined);
+  if (storage && options.dir === undefined) return storage.delete(cacheName);
+  const s = await openStore({ ...options, cache: cacheName });
+  if (!s) return false;
+  const urls = await s.urls();
+  for (const url of urls) await s.delete(url);
+  return urls.length > 0;
 }
