@@ -10,7 +10,7 @@
 // kCache, vCache are [maxCtx, NKV * HS] f32, or under F16 packed halves [maxCtx, ceil(NKV * HS / 2)]
 // u32 (kv_append has written rows pos .. pos + T - 1). HS <= 256. NKV divides NH.
 // Bindings: 0 params {T, NH, NKV, HS, pos, scale, qStride, chunk, chunks, softcap, window}, 1 out (under SPLIT the
-// partials), 2 q, 3 kCache, 4 vCache.
+// partials), 2 q, 3 kCache, 4 vCache, 5 probs (PROBS).
 // Variants (any combination):
 //   F16: packed half caches, read with unpack2x16float (core WGSL, no shader-f16).
 //   SPLIT (flash-decoding): the keys 0 .. p are cut into chunks of `chunk`; workgroup (row, c) takes
@@ -28,6 +28,9 @@
 //     workgroup memory), a barrier, then every invocation reads the WG scores, updates m and l
 //     (rescaling by exp(m_old - m_new)) and accumulates p_j v_j for its dimensions d = lid, lid + WG...
 //     Two barriers per WG keys; workgroup memory 256 + WG floats.
+//   PROBS (with the online kernel, no SPLIT, pos = 0; for inspect): also writes the probabilities
+//     probs[(h * T + t) * T + j] = softmax_j(s) for j <= t (inside the window), 0 for the other
+//     j < T: each workgroup scores its keys once more against the final max and sum.
 // Tuning: WG invocations per workgroup (default 64; online: at least 32 so HS <= 8 * WG);
 //   SG_DIMS (SUBGROUP) = ceil(HS / WG) head dimensions per invocation, <= 64, a constant so the
 //   per-invocation arrays can stay in registers; chunk (SPLIT) keys per workgroup, a uniform.
@@ -52,6 +55,9 @@ override WG: u32 = 64;
 #else
 @group(0) @binding(3) var<storage, read> kCache: array<f32>;
 @group(0) @binding(4) var<storage, read> vCache: array<f32>;
+#endif
+#if ${PROBS}
+@group(0) @binding(5) var<storage, read_write> probs: array<f32>;
 #endif
 
 const MAX_HS: u32 = 256u;
@@ -247,6 +253,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
 
+#if ${PROBS}
+  // The row's probabilities: each key scored once more against the final max m and sum l.
+  let probsRow = ((w.row % params.NH) * params.T + w.row / params.NH) * params.T;
+  for (var j = lid; j < params.T; j += WG) {
+    var p = 0.0;
+    if (j >= w.start && j < w.end) {
+      let row = rowStart(j);
+      var dot = 0.0;
+      for (var d = 0u; d < HS; d++) { dot += qs[d] * kAt(row, kvOffset + d); }
+      p = exp(capped(dot) - m) / l;
+    }
+    probs[probsRow + j] = p;
+  }
+#endif
   for (var a = 0u; a < nAcc; a++) {
     let d = lid + a * WG;
     if (d < HS) { emit(g, w.row, d, acc[a], m, l); }

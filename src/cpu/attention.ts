@@ -11,6 +11,11 @@ export interface AttentionOptions {
   /** Sliding window: a query attends to its `window` most recent keys, itself included (0 or absent = all). */
   window?: number;
   /**
+   * Also write the probabilities here (pos 0 only): probs[(h * T + t) * T + j] = softmax_j for the
+   * keys the row attends to, 0 for the other j < T.
+   */
+  probs?: Float32Array;
+  /**
    * Floats from one query row to the next (default NH * HS): q may be the front of fused qkv rows
    * [q | k | v] of (NH + 2 NKV) * HS floats.
    */
@@ -74,6 +79,10 @@ export function attention(
         for (let d = 0; d < HS; d++) acc[d] += p * at(vCache, j, kvOffset + d);
       }
       for (let d = 0; d < HS; d++) out[(t * NH + h) * HS + d] = acc[d] / l;
+      if (opts.probs) {
+        const row = (h * T + t) * T;
+        for (let j = 0; j < T; j++) opts.probs[row + j] = j >= lo && j < L ? Math.exp(scores[j] - m) / l : 0;
+      }
     }
   }
 }

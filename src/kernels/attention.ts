@@ -117,9 +117,11 @@ export function attentionCandidates(
   return out.filter((k) => attentionKernelProblem(gpu, k, dims.HS) === undefined);
 }
 
-export interface GpuAttentionOptions extends AttentionOptions {
+export interface GpuAttentionOptions extends Omit<AttentionOptions, 'probs'> {
   /** The kernel configuration (default DEFAULT_ATTENTION_KERNEL); see attentionCandidates. */
   kernel?: AttentionKernel;
+  /** Also write the probabilities [NH, T, T] here (the online kernel without split, pos 0 only). */
+  probs?: BufferRef;
 }
 
 /**
@@ -167,7 +169,14 @@ export async function attention(
   const qRows = Math.floor((Math.floor(sliceOf(q).size / 4) - NH * HS) / qStride) + 1;
 
   const subgroup = k.method === 'subgroup';
-  const defines = { F16: f16, SPLIT: k.chunk !== undefined, SUBGROUP: subgroup };
+  const probs = opts.probs;
+  if (probs && (subgroup || k.chunk !== undefined)) {
+    throw new Error(
+      `attention: probabilities need the online kernel without split, got ${attentionKernelName(k)}`,
+    );
+  }
+  const probFloats = probs ? Math.floor(sliceOf(probs).size / 4) : 0;
+  const defines = { F16: f16, SPLIT: k.chunk !== undefined, SUBGROUP: subgroup, PROBS: !!probs };
   const constants: Record<string, number> = subgroup
     ? { WG: k.wg, SG_DIMS: ceilDiv(HS, k.wg) }
     : { WG: k.wg };
@@ -185,9 +194,12 @@ export async function attention(
     return Dispatch.create(
       gpu,
       p,
-      { 1: out, 2: q, 3: kCache, 4: vCache },
+      { 1: out, 2: q, 3: kCache, 4: vCache, 5: probs },
       (d, dims) => {
         check(dims);
+        if (probs && (dims.pos !== 0 || NH * dims.T * dims.T > probFloats)) {
+          throw new Error(`attention: probabilities need pos 0 and NH * T * T <= ${probFloats} floats`);
+        }
         d.set({
           T: dims.T,
           NH,

@@ -17,6 +17,8 @@ interface Extra {
   softcap?: number;
   /** Sliding window of keys; cache rows before the first row's window hold NaN, so reading one shows. */
   window?: number;
+  /** Also write the probabilities [NH, T, T] (pos 0). */
+  probs?: boolean;
 }
 
 /**
@@ -63,12 +65,15 @@ function attnCase(
     extra.scale === undefined ? '' : `scale=${extra.scale}`,
     extra.softcap === undefined ? '' : `softcap=${extra.softcap}`,
     extra.window === undefined ? '' : `window=${extra.window}`,
+    extra.probs ? 'probs' : '',
   ].filter(Boolean);
+  const outputs: Record<string, Float32Array> = { out: new Float32Array(T * NH * HS) };
+  if (extra.probs) outputs.probs = new Float32Array(NH * T * T).fill(7);
   return {
     name: `T=${T} NH=${NH} NKV=${NKV} HS=${HS} pos=${pos}${tags.map((t) => ` ${t}`).join('')}`,
     tol,
     inputs: { q, kCache: cache(seed + 1), vCache: cache(seed + 2) },
-    outputs: { out: new Float32Array(T * NH * HS) },
+    outputs,
     cpu: (o, i) =>
       attentionCpu(
         o.out as Float32Array,
@@ -79,18 +84,24 @@ function attnCase(
         NH,
         NKV,
         HS,
-        opts,
+        { ...opts, probs: o.probs as Float32Array | undefined },
       ),
-    gpu: (gpu, o, i) => attention(gpu, o.out, i.q, i.kCache, i.vCache, T, NH, NKV, HS, opts),
+    gpu: (gpu, o, i) =>
+      attention(gpu, o.out, i.q, i.kCache, i.vCache, T, NH, NKV, HS, { ...opts, probs: o.probs }),
   };
 }
 
 const split = (chunk: number, wg = 64): AttentionKernel => ({ method: 'online', wg, chunk });
 const subgroup = (chunk?: number, wg = 4): AttentionKernel => ({ method: 'subgroup', wg, chunk });
 
-export const variants = [false, true].flatMap((F16) =>
-  [false, true].flatMap((SPLIT) => [false, true].map((SUBGROUP) => ({ F16, SPLIT, SUBGROUP }))),
-);
+export const variants = [
+  ...[false, true].flatMap((F16) =>
+    [false, true].flatMap((SPLIT) =>
+      [false, true].map((SUBGROUP) => ({ F16, SPLIT, SUBGROUP, PROBS: false })),
+    ),
+  ),
+  ...[false, true].map((F16) => ({ F16, SPLIT: false, SUBGROUP: false, PROBS: true })),
+];
 
 export const cases: KernelCase[] = [
   // Decode (T = 1).
@@ -146,4 +157,9 @@ export const cases: KernelCase[] = [
   attnCase(5, 4, 2, 20, 100, 38, { window: 33, kernel: split(8), f16Cache: true }),
   attnCase(3, 3, 1, 17, 60, 39, { window: 9, kernel: subgroup(), softcap: 2 }),
   attnCase(1, 2, 2, 16, 200, 40, { window: 1 }),
+  // Probabilities for inspect (pos 0): the whole [NH, T, T] is written, zeros above the diagonal.
+  attnCase(17, 4, 2, 16, 0, 41, { probs: true }),
+  attnCase(9, 3, 1, 24, 0, 42, { probs: true, window: 4, softcap: 2, scale: 2 }),
+  attnCase(5, 2, 2, 17, 0, 43, { probs: true, f16Cache: true, fused: true }),
+  attnCase(1, 2, 1, 8, 0, 44, { probs: true }),
 ];
