@@ -119,6 +119,8 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
     readonly maxContext: number,
     /** The KV cache holds packed halves, as the GPU's `kvDtype: 'f16'` stores it. */
     readonly kvF16 = false,
+    /** Inspection: where layer l's attention probabilities [NH, T, T] go (pos 0 only). */
+    readonly probs?: (layer: number) => Float32Array,
   ) {
     const D = cfg.kvHeads * cfg.headDim;
     const cache = () =>
@@ -195,6 +197,7 @@ export class CpuOps implements Ops<Float32Array, CpuKinds> {
       scale: this.cfg.attnScale,
       softcap: this.cfg.attnSoftcap,
       window: layerAttention(this.cfg, layer).window,
+      probs: this.probs?.(layer),
     });
   }
 
@@ -279,8 +282,8 @@ export async function firstNonFiniteLayer(
   act.ids.set(ids);
   const finite = (a: Float32Array) => a.every(Number.isFinite);
   let bad: number | undefined;
-  await forward(ops, cfg, w, act, T, 0, false, async (l) => {
-    if (bad === undefined && !finite(act.x)) bad = l;
+  await forward(ops, cfg, w, act, T, 0, false, async (l, stage) => {
+    if (stage === 'block' && bad === undefined && !finite(act.x)) bad = l;
   });
   if (bad === undefined && !finite(act.logits.subarray(0, cfg.vocabSize))) bad = cfg.layers;
   return bad;

@@ -107,12 +107,15 @@ export async function forward<A, W extends WeightKinds>(
   T: number,
   pos: number,
   allRows: boolean,
-  /** Called with the residual stream ready after the embedding (-1) and after each layer (l). */
-  after?: (layer: number) => Promise<void>,
+  /**
+   * Called with the residual stream x ready: after the embedding (-1, 'block'), after layer l's
+   * attention update (l, 'attention') and after the whole layer (l, 'block'). Inspection hooks in here.
+   */
+  after?: (layer: number, stage: 'attention' | 'block') => Promise<void>,
 ): Promise<void> {
   const { x, h, y, qkv, att, f, g } = act;
   await ops.embed(x, act.ids, w.wte, w.wpe, T, pos);
-  await after?.(-1);
+  await after?.(-1, 'block');
   for (const [l, layer] of w.layers.entries()) {
     // attention block: x = x + o(attention(rope(q), rope(k), v)), [q | k | v] = qkv(norm(x))
     await ops.norm(h, x, layer.attnNorm, T);
@@ -128,6 +131,7 @@ export async function forward<A, W extends WeightKinds>(
     } else {
       await ops.linearAdd(x, att, layer.o, T);
     }
+    await after?.(l, 'attention');
     // MLP block: x = x + mlp(norm(x)); without an MLP norm (parallel block) h still holds the
     // attention's input norm, so x = x + attention(norm(x)) + mlp(norm(x)).
     if (layer.mlpNorm) await ops.norm(h, x, layer.mlpNorm, T);
@@ -147,7 +151,7 @@ export async function forward<A, W extends WeightKinds>(
       await ops.norm(h, y, layer.postMlpNorm, T);
       await ops.add(x, h, T);
     }
-    await after?.(l);
+    await after?.(l, 'block');
   }
   const rows = allRows ? T : 1;
   if (allRows) {

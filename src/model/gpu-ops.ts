@@ -9,7 +9,7 @@ import { type RopeConfig, ropeFrequencies } from '../checkpoint/rope';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import type { BufferRef, Gpu } from '../gpu/gpu';
-import { attention } from '../kernels/attention';
+import { attention, DEFAULT_ATTENTION_KERNEL } from '../kernels/attention';
 import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
@@ -33,7 +33,8 @@ class Copy {
     readonly src: GPUBuffer,
     readonly dst: GPUBuffer,
     public srcOffset: number,
-    readonly size: number,
+    public size: number,
+    public dstOffset = 0,
   ) {}
 }
 
@@ -62,6 +63,11 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     readonly maxT: number,
     /** Whether the unembedding runs on every row (logits of every position) or only on the last. */
     readonly allRows = true,
+    /**
+     * Inspection: attention also writes its probabilities, layer l's [NH, T, T] at byte l * stride
+     * of this buffer (the online kernel, whatever the tuning chose for generation).
+     */
+    readonly probs?: { buffer: GPUBuffer; stride: number },
   ) {}
 
   /** Starts recording or replaying one forward pass. */
@@ -82,7 +88,7 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
       } else {
         pass?.end();
         pass = undefined;
-        encoder.copyBufferToBuffer(s.c.src, s.c.srcOffset, s.c.dst, 0, s.c.size);
+        encoder.copyBufferToBuffer(s.c.src, s.c.srcOffset, s.c.dst, s.c.dstOffset, s.c.size);
       }
     }
     pass?.end();
@@ -275,8 +281,16 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
           qStride: S,
           f16Cache: this.kv.f16,
         };
-        const kernel = await chooseAttention(this.gpu, shape, { out, q: qkv, kCache: kc, vCache: vc });
+        const probs = this.probs && {
+          buffer: this.probs.buffer,
+          offset: layer * this.probs.stride,
+          size: NH * this.maxT * this.maxT * 4,
+        };
+        const kernel = probs
+          ? DEFAULT_ATTENTION_KERNEL
+          : await chooseAttention(this.gpu, shape, { out, q: qkv, kCache: kc, vCache: vc });
         return attention(this.gpu, out, qkv, kc, vc, this.maxT, NH, NKV, HS, {
+          probs,
           pos: 0,
           qStride: S,
           f16Cache: this.kv.f16,
@@ -301,6 +315,28 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
     await this.use('glu', () => glu(this.gpu, out, gateUp, this.maxT, this.cfg.ffn, { activation }), {
       R: T,
     });
+  }
+
+  /** Records a copy at this point of the pass; its offsets and size may change from pass to pass. */
+  async copy(
+    key: string,
+    src: GPUBuffer,
+    srcOffset: number,
+    dst: GPUBuffer,
+    dstOffset: number,
+    size: number,
+  ) {
+    let entry = this.tape[this.at];
+    if (!entry) {
+      entry = { key, step: { kind: 'copy', c: new Copy(src, dst, srcOffset, size, dstOffset) } };
+      this.tape[this.at] = entry;
+    }
+    if (entry.key !== key || entry.step.kind !== 'copy') {
+      throw new Error(`forward pass changed between calls: op ${this.at} was ${entry.key}, now ${key}`);
+    }
+    this.at++;
+    Object.assign(entry.step.c, { srcOffset, dstOffset, size });
+    this.recorded.push(entry);
   }
 
   async lastRow(out: GPUBuffer, x: GPUBuffer, T: number) {

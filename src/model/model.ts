@@ -19,6 +19,7 @@ import {
 } from '../errors';
 import { Gpu } from '../gpu/gpu';
 import { defaultTuningStore, type TuningChoice } from '../gpu/tuning';
+import type { Embeddings, InspectOptions, InspectResult } from '../inspect-types';
 import type {
   FinishReason,
   GenerateEvent,
@@ -30,7 +31,9 @@ import type {
 } from '../types';
 import { type Chat, chatStopTokens, createChat } from './chat';
 import { firstNonFiniteLayer } from './cpu-ops';
+import { createEmbeddings } from './embeddings';
 import { uploadBytes } from './gpu-weights';
+import { assembleInspection, validateInspectOptions } from './inspect';
 import { fitMemory } from './memory';
 import { validateGenerateOptions, validateLoadOptions } from './options';
 import { GpuRunner, type Sampled, type SampleRequest } from './runner';
@@ -173,6 +176,7 @@ export class Model implements Engine {
   /** Token ids whose K/V are in the cache at positions 0..cachedIds.length-1. */
   private cachedIds: number[] = [];
   private chatApi?: Chat;
+  private embeddingsApi?: Embeddings;
   private chatInfoCache?: ChatInfo;
 
   /** @internal use loadModel */
@@ -295,6 +299,59 @@ export class Model implements Engine {
     const next = this.queue.shift();
     if (next) next(true);
     else this.running = false;
+  }
+
+  /**
+   * Runs `work` as one request: in its turn in the queue, with GPU errors typed as gpuWork types
+   * them (embeddings, inspect). The KV cache is left as `keepsCache` says.
+   */
+  private async exclusive<T>(work: (runner: GpuRunner) => Promise<T>, keepsCache = true): Promise<T> {
+    this.checkUsable();
+    if ((await this.acquire()) === 'disposed') throw new ModelStateError('the model has been disposed');
+    try {
+      this.checkUsable();
+      if (!keepsCache) this.cachedIds = [];
+      return await this.gpuWork(work(this.runner));
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * Runs ids through the model on the generation's own GPU path and returns what it did: the
+   * attention probabilities of the chosen layers and heads, the logit lens of every layer, the
+   * norms of the residual stream and of its updates (src/inspect-types.ts). At most
+   * `inspectMaxTokens` ids. The KV cache it overwrites is not reused: a following generate()
+   * returns what it would have without the inspect.
+   */
+  async inspect(ids: number[], options: InspectOptions = {}): Promise<InspectResult> {
+    const o = validateInspectOptions(options, this.config);
+    this.checkIds(ids, 'ids');
+    const max = this.runner.inspectMax;
+    if (ids.length > max) {
+      throw new ContextLengthError(ids.length, max, `inspect takes at most ${max} tokens, got ${ids.length}`);
+    }
+    ids = ids.slice();
+    const raw = await this.exclusive((runner) => runner.inspect(ids), false);
+    const valid = Math.min(this.tokenizer.vocabSize, this.config.vocabSize);
+    return assembleInspection(this.config, ids, raw, o, valid, (id) => this.tokenizer.tokenText(id));
+  }
+
+  /** The most tokens one inspect takes. */
+  get inspectMaxTokens(): number {
+    return this.runner.inspectMax;
+  }
+
+  /** The token embedding matrix on the GPU: nearest neighbours, arithmetic, projections (embeddings.ts). */
+  get embeddings(): Embeddings {
+    this.embeddingsApi ??= createEmbeddings({
+      config: this.config,
+      tokenizer: this.tokenizer,
+      gpu: () => this.gpu,
+      table: () => this.runner.weights.wte,
+      run: (work) => this.exclusive((runner) => work(runner.gpu, runner.weights.wte)),
+    });
+    return this.embeddingsApi;
   }
 
   /**

@@ -15,9 +15,24 @@ import { argmax } from '../kernels/argmax';
 import type { AnyDispatch, Dispatch } from '../kernels/dispatch';
 import { type SampleStep, sample, seenWords, writeSeen } from '../kernels/sample';
 import { type Activations, forward, type Weights } from './forward';
-import { GpuOps } from './gpu-ops';
+import { GpuOps, type KvCache } from './gpu-ops';
 import { type Dtype, type GpuKinds, WeightUploader, weightBuffers } from './gpu-weights';
 import { chooseReductionWg } from './kernel-choice';
+
+/** What inspect records into: its tapes and capture buffers (all owned by the runner's buffer list). */
+interface Inspection {
+  ops: GpuOps;
+  lensOps: GpuOps;
+  probs: GPUBuffer;
+  stride: number;
+  snapshots: GPUBuffer;
+  lensX: GPUBuffer;
+  lensH: GPUBuffer;
+  lensLogits: GPUBuffer;
+  readSnapshots: GPUBuffer;
+  readProbs: GPUBuffer;
+  readLens: GPUBuffer;
+}
 
 export interface RunnerOptions {
   /** Weight storage on the GPU (unset: as stored). */
@@ -56,7 +71,8 @@ const readOf = (r: boolean | SampleRequest): Read => (r === true ? 'argmax' : r 
 
 export class GpuRunner {
   private readonly buffers: GPUBuffer[] = [];
-  private weights!: Weights<GpuKinds>;
+  /** The uploaded weights (read by inspect and embeddings; never written after load). */
+  weights!: Weights<GpuKinds>;
   private act!: Activations<GPUBuffer>;
   private prefillAll!: GpuOps;
   private prefillLast!: GpuOps;
@@ -73,6 +89,9 @@ export class GpuRunner {
   /** The sampler without and with the top-token list, compiled in the background. */
   private samplers!: Promise<Dispatch<SampleStep>[]>;
   private destroyed = false;
+  private kv!: KvCache;
+  /** The inspection tapes and their buffers, made at the first inspect. */
+  private inspection?: Promise<Inspection>;
   /** Where the last pass left the next-token logits row in act.logits (bytes). */
   private lastRowOffset = 0;
   readonly chunk: number;
@@ -124,6 +143,7 @@ export class GpuRunner {
 
     const f16 = this.opts.kvDtype === 'f16';
     const kv = { k: [] as GPUBuffer[], v: [] as GPUBuffer[], maxContext: this.opts.maxContext, f16 };
+    this.kv = kv;
     // [maxContext, NKV * HS] floats, or rows of packed halves.
     const rowBytes = (f16 ? Math.ceil((NKV * HS) / 2) : NKV * HS) * 4;
     for (let l = 0; l < cfg.layers; l++) {
@@ -330,6 +350,84 @@ export class GpuRunner {
     };
   }
 
+  /** The most positions one inspect takes: a prefill chunk. */
+  get inspectMax(): number {
+    return this.chunk;
+  }
+
+  private async makeInspection(): Promise<Inspection> {
+    const { gpu, cfg, chunk: T } = this;
+    const { hidden: C, heads: NH, layers: L, vocabSize: V } = cfg;
+    const read = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const snapshotBytes = (2 * L + 1) * T * C * 4;
+    // Layer l's probabilities [NH, T, T] at l * stride (storage offsets align to 256 bytes).
+    const stride = Math.ceil((NH * T * T * 4) / 256) * 256;
+    const probs = await this.buffer('inspect attention probabilities', L * stride);
+    const snapshots = await this.buffer('inspect residual snapshots', snapshotBytes);
+    const lensX = await this.buffer('logit lens inputs', L * C * 4);
+    const lensH = await this.buffer('logit lens normed', L * C * 4);
+    const lensLogits = await this.buffer('logit lens logits', L * V * 4);
+    return {
+      ops: new GpuOps(gpu, cfg, this.kv, T, false, { buffer: probs, stride }),
+      lensOps: new GpuOps(gpu, cfg, this.kv, L, true),
+      probs,
+      stride,
+      snapshots,
+      lensX,
+      lensH,
+      lensLogits,
+      readSnapshots: await this.buffer('inspect snapshots readback', snapshotBytes, read),
+      readProbs: await this.buffer('inspect probabilities readback', L * stride, read),
+      readLens: await this.buffer('logit lens readback', L * V * 4, read),
+    };
+  }
+
+  /**
+   * Runs ids (at most `inspectMax`) from position 0 through the generation's kernels, capturing
+   * the residual stream after the embedding and after each layer's attention and whole block
+   * (`snapshots` [2L + 1, T, C]: embedding, then per layer attention, block), every layer's
+   * attention probabilities (`probs`: layer l's [NH, T, T] at float l * probStride) and the logits
+   * of the last position had the stream after each layer gone straight to the final norm and the
+   * unembedding (`lens` [L, V]). Overwrites the KV cache from position 0.
+   */
+  async inspect(
+    ids: number[],
+  ): Promise<{ snapshots: Float32Array; probs: Float32Array; probStride: number; lens: Float32Array }> {
+    const T = ids.length;
+    if (!(T >= 1 && T <= this.chunk)) throw new Error(`inspect: 1..${this.chunk} ids, got ${T}`);
+    this.inspection ??= this.makeInspection();
+    const ins = await this.inspection;
+    const { cfg, act } = this;
+    const { hidden: C, layers: L, vocabSize: V } = cfg;
+    const rowBytes = C * 4;
+    this.gpu.write(act.ids, Uint32Array.from(ids));
+    ins.ops.begin();
+    await forward(ins.ops, cfg, this.weights, act, T, 0, false, async (l, stage) => {
+      const k = l < 0 ? 0 : 1 + 2 * l + (stage === 'block' ? 1 : 0);
+      await ins.ops.copy(`snapshot ${k}`, act.x, 0, ins.snapshots, k * T * rowBytes, T * rowBytes);
+      if (l >= 0 && stage === 'block') {
+        await ins.ops.copy(`lens input ${l}`, act.x, (T - 1) * rowBytes, ins.lensX, l * rowBytes, rowBytes);
+      }
+    });
+    ins.ops.submit('inspect', (encoder) => {
+      encoder.copyBufferToBuffer(ins.snapshots, 0, ins.readSnapshots, 0, (2 * L + 1) * T * rowBytes);
+      encoder.copyBufferToBuffer(ins.probs, 0, ins.readProbs, 0, L * ins.stride);
+    });
+    // The logit lens: the L captured rows as a batch of L positions through the final norm and unembedding.
+    const lens = ins.lensOps;
+    lens.begin();
+    await lens.norm(ins.lensH, ins.lensX, this.weights.finalNorm, L);
+    await lens.unembed(ins.lensLogits, ins.lensH, this.weights.lmHead, L);
+    if (cfg.finalSoftcap) await lens.softcap(ins.lensLogits, L);
+    lens.submit('logit lens', (encoder) =>
+      encoder.copyBufferToBuffer(ins.lensLogits, 0, ins.readLens, 0, L * V * 4),
+    );
+    const snapshots = new Float32Array(await this.mapped(ins.readSnapshots, (2 * L + 1) * T * rowBytes));
+    const probs = new Float32Array(await this.mapped(ins.readProbs, L * ins.stride));
+    const lensRows = new Float32Array(await this.mapped(ins.readLens, L * V * 4));
+    return { snapshots, probs, probStride: ins.stride / 4, lens: lensRows };
+  }
+
   /** Dispatches one decode step encodes: the forward tape, plus the sampler (or the argmax). */
   decodeDispatchCount(): number {
     return this.decode.dispatches().length + 1;
@@ -360,6 +458,13 @@ export class GpuRunner {
   }
 
   destroy(): void {
+    this.inspection?.then(
+      (ins) => {
+        ins.ops.destroy();
+        ins.lensOps.destroy();
+      },
+      () => {},
+    );
     this.prefillAll?.destroy();
     this.prefillLast?.destroy();
     this.decode?.destroy();

@@ -27,6 +27,7 @@ import { GpuRunner } from '../../src/model/runner';
 import { filterDistribution, Rng, sample } from '../../src/model/sampler';
 import { NEWER_RANDOM_MODELS, randomModel } from '../../src/model/testing';
 import type { GenerateOptions, GenerateSummary, LoadOptions, ModelSource, TopToken } from '../../src/types';
+import { inspectChecks } from './inspect-checks';
 
 /** Where the shipped real models are: folder paths in Node, URLs in the browser. */
 export interface ModelPaths {
@@ -448,6 +449,7 @@ export const modelChecks: ModelCheck[] = [
     },
   },
   ...reliabilityChecks(),
+  ...inspectChecks,
 ];
 
 /** Looks like a GPUDevice (the option check passes) but throws when anything is done with it. */
