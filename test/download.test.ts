@@ -354,8 +354,11 @@ describe('the model cache', () => {
       try {
         const body = bytes(40_000);
         routes.set('/m/c.bin', { body });
-        const cf = cachedFetch(undefined, undefined, undefined, options);
-        const read = () => openSource(`${origin}/m/`, { fetch: cf.fetch }).read('c.bin');
+        // Each read is a new load with its own cachedFetch, which checks a stored file once.
+        const read = () =>
+          openSource(`${origin}/m/`, {
+            fetch: cachedFetch(undefined, undefined, undefined, options).fetch,
+          }).read('c.bin');
         await read();
         expect(gets().length).toBe(1);
         for (const damage of [

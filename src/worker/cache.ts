@@ -49,8 +49,22 @@ export function cachedFetch(
   const store = () => (storePromise ??= openStore({ ...options, cache: cacheName }));
   const downloads = new Map<string, Promise<Stored | Response>>();
 
+  /** Stored files already checked by this fetch (a load reads one file in many ranges: check it once). */
+  const checked = new Map<string, Promise<Stored | undefined>>();
+  const storedFile = (s: ModelStore, url: string): Promise<Stored | undefined> => {
+    let p = checked.get(url);
+    if (!p) {
+      p = checkedFile(s, url);
+      checked.set(url, p);
+      p.then(
+        (found) => found ?? checked.delete(url),
+        () => checked.delete(url),
+      );
+    }
+    return p;
+  };
   /** A stored file that passes its check, or undefined (a bad one is removed). */
-  const storedFile = async (s: ModelStore, url: string): Promise<Stored | undefined> => {
+  const checkedFile = async (s: ModelStore, url: string): Promise<Stored | undefined> => {
     const stored = await s.get(url);
     if (!stored) return undefined;
     const bad = await checkStored(stored.meta, stored.blob);
