@@ -148,7 +148,7 @@ export function mutate(seed: Seed, rng: Rng): Mutation {
   const kind = pick(rng, kinds);
   // Mostly the header; now and then anywhere (tensor data: weights, NaNs).
   const where = (n: number) => (rng.next() < 0.9 ? int(rng, Math.max(1, hEnd)) : int(rng, n));
-  let bytes = original.slice();
+  let bytes: Uint8Array = original.slice();
   let describe: string;
   if (kind === 'flip') {
     const flips = 1 + int(rng, 4);
