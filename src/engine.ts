@@ -13,6 +13,7 @@ import type { ModelConfig } from './checkpoint/config';
 import type { StorageFormat } from './formats/formats';
 import type { AdapterSummary } from './gpu/device';
 import type { TuningChoice } from './gpu/tuning';
+import type { Embeddings, InspectOptions, InspectResult } from './inspect-types';
 import type { Chat } from './model/chat';
 import type { GenerateEvent, GenerateOptions } from './types';
 
@@ -74,6 +75,13 @@ export interface Engine extends Readonly<EngineInfo> {
   generate(prompt: string | { ids: number[] }, options?: GenerateOptions): AsyncGenerator<GenerateEvent>;
   /** OpenAI-style chat completions: `engine.chat.completions.create({ messages, stream })`. */
   readonly chat: Chat;
+  /**
+   * What ids do inside the model, on the generation's GPU path: attention probabilities, the logit
+   * lens, residual norms (src/inspect-types.ts). A following generate() returns what it would have.
+   */
+  inspect(ids: number[], options?: InspectOptions): Promise<InspectResult>;
+  /** The token embedding matrix: nearest neighbours, arithmetic, 2-D projections, rows. */
+  readonly embeddings: Embeddings;
   /** The kernel variant each tuned op runs at each shape, and where the choice came from. */
   kernelChoices(): Promise<TuningChoice[]>;
   /**

@@ -14,6 +14,7 @@ import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-templa
 import type { ChatInfo, Engine } from '../engine';
 import { errorFromJSON } from '../errors';
 import type { TuningChoice } from '../gpu/tuning';
+import type { Embeddings, InspectOptions, InspectResult } from '../inspect-types';
 import type {
   Chat,
   ChatCompletion,
@@ -181,6 +182,8 @@ export class RemoteModel implements Engine {
   readonly chatInfo: ChatInfo;
   /** `chat.completions.create`, run by the worker's model; a stream's chunks arrive as it writes them. */
   readonly chat: Chat;
+  /** The worker's `model.embeddings`: nearest neighbours, arithmetic, projections, rows. */
+  readonly embeddings: Embeddings;
 
   constructor(
     private readonly engine: WorkerEngine,
@@ -193,6 +196,12 @@ export class RemoteModel implements Engine {
     this.weightBytes = info.weightBytes;
     this.chatInfo = info.chatInfo;
     this.chat = { completions: { create: (request) => this.createChat(request) } as ChatCompletions };
+    this.embeddings = {
+      nearest: (query, k) => this.engine.request({ type: 'nearest', query, k }),
+      arithmetic: (terms, k) => this.engine.request({ type: 'arithmetic', terms, k }),
+      project: (items) => this.engine.request({ type: 'project', items }),
+      vector: (tokenId) => this.engine.request({ type: 'vector', tokenId }),
+    };
   }
 
   /**
@@ -323,14 +332,24 @@ export class RemoteModel implements Engine {
     return this.engine.request({ type: 'kernelChoices' });
   }
 
-  /** The prompt's tokens and the k most likely next tokens after its last position (the demo's panel). */
-  analyze(prompt: string, k: number, temperature: number): Promise<Results['analyze']> {
+  /** What the prompt does inside the model (attention, logit lens, residual norms), as `Model.inspect`. */
+  inspect(ids: number[], options: InspectOptions = {}): Promise<InspectResult> {
+    return this.engine.request({ type: 'inspect', ids, options });
+  }
+
+  /** The prompt's tokens (text, or ids as given) and the k most likely next tokens after its last position (the demo's panel). */
+  analyze(prompt: string | { ids: number[] }, k: number, temperature: number): Promise<Results['analyze']> {
     return this.engine.request({ type: 'analyze', prompt, k, temperature });
   }
 
   /** Re-ranks the last logits row the worker saw (prompt or latest step) at another temperature. */
   topTokens(k: number, temperature: number): Promise<Results['topTokens']> {
     return this.engine.request({ type: 'topTokens', k, temperature });
+  }
+
+  /** The entropy in bits of the next-token distribution of that row at a temperature. */
+  entropy(temperature: number): Promise<number> {
+    return this.engine.request({ type: 'entropy', temperature });
   }
 
   recover(): Promise<void> {

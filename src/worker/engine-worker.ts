@@ -9,9 +9,10 @@
 /// <reference lib="webworker" />
 import { ModelStateError } from '../errors';
 import { loadModel, type Model } from '../index';
+import type { InspectResult } from '../inspect-types';
 import type { LoadOptions, TopToken } from '../types';
 import { cachedFetch, clearCache } from './cache';
-import { probabilities, topIds } from './probabilities';
+import { entropyBits, probabilities, topIds } from './probabilities';
 import { type ModelInfo, type RankedToken, type Request, type Response, serializeError } from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
@@ -45,6 +46,26 @@ function rank(m: Model, row: Float32Array, k: number, temperature: number): Rank
     logit: row[tokenId],
     probability: p[i],
   }));
+}
+
+/**
+ * An inspect result whose arrays own their buffers, and those buffers to transfer: each array is
+ * copied first, since the model's may be views of a larger buffer or of one it keeps.
+ */
+function transferable(result: InspectResult): [InspectResult, Transferable[]] {
+  const buffers: Transferable[] = [];
+  const own = (a: Float32Array) => {
+    const copy = a.slice();
+    buffers.push(copy.buffer);
+    return copy;
+  };
+  const out: InspectResult = { ...result };
+  if (result.attention) out.attention = result.attention.map((layer) => layer.map(own));
+  if (result.residual) {
+    const { stream, attention, mlp } = result.residual;
+    out.residual = { stream: own(stream), attention: own(attention), mlp: own(mlp) };
+  }
+  return [out, buffers];
 }
 
 /** A request's abort controller (aborted already when the page's was), registered for 'abort' messages while `run` runs. */
@@ -200,10 +221,24 @@ async function handle(req: Request): Promise<void> {
       return reply(await requireModel().applyChatTemplate(req.messages, req.options));
     case 'kernelChoices':
       return reply(await requireModel().kernelChoices());
+    case 'inspect': {
+      const result = await requireModel().inspect(req.ids, req.options);
+      return reply(...transferable(result));
+    }
+    case 'nearest':
+      return reply(await requireModel().embeddings.nearest(req.query, req.k));
+    case 'arithmetic':
+      return reply(await requireModel().embeddings.arithmetic(req.terms, req.k));
+    case 'project':
+      return reply(await requireModel().embeddings.project(req.items));
+    case 'vector': {
+      const row = (await requireModel().embeddings.vector(req.tokenId)).slice();
+      return reply(row, [row.buffer]);
+    }
     case 'analyze': {
       // The prompt's tokens and the next-token distribution after its last position.
       const m = requireModel();
-      const ids = m.tokenizer.encode(req.prompt);
+      const ids = typeof req.prompt === 'string' ? m.tokenizer.encode(req.prompt) : req.prompt.ids;
       const pieces = ids.map((id) => m.tokenizer.tokenText(id));
       const logits = await m.logits(ids);
       const V = m.config.vocabSize;
@@ -217,6 +252,11 @@ async function handle(req: Request): Promise<void> {
       // After analyze the worker holds the row; after a generation it is read back from the GPU.
       const row = lastRow ?? (await m.lastLogits());
       return reply(rank(m, row, req.k, req.temperature));
+    }
+    case 'entropy': {
+      const m = requireModel();
+      const row = lastRow ?? (await m.lastLogits());
+      return reply(entropyBits(row, req.temperature, validVocab(m)));
     }
     case 'abort':
       controllers.get(req.target)?.abort(new DOMException('The operation was aborted.', 'AbortError'));

@@ -39,3 +39,20 @@ export function probabilities(
   for (let i = 0; i < n; i++) sum += Math.exp((row[i] - max) / temperature);
   return ids.map((id) => Math.exp((row[id] - max) / temperature) / sum);
 }
+
+/** H = -sum_i p_i log2 p_i of softmax(row / T), in bits; 0 at T = 0 (greedy: one outcome). */
+export function entropyBits(row: ArrayLike<number>, temperature: number, n = row.length): number {
+  if (temperature === 0) return 0;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) if (row[i] > max) max = row[i];
+  // With z_i = (row_i - max) / T and Z = sum exp(z_i): H = log Z - sum p_i z_i (nats).
+  let Z = 0;
+  let weighted = 0;
+  for (let i = 0; i < n; i++) {
+    const z = (row[i] - max) / temperature;
+    const e = Math.exp(z);
+    Z += e;
+    if (e > 0) weighted += e * z;
+  }
+  return (Math.log(Z) - weighted / Z) / Math.LN2;
+}

@@ -10,6 +10,13 @@ import type { ChatMessage, ChatTemplateOptions } from '../checkpoint/chat-templa
 import type { EngineInfo } from '../engine';
 import { WgptError } from '../errors';
 import type { TuningChoice } from '../gpu/tuning';
+import type {
+  ArithmeticResult,
+  InspectOptions,
+  InspectResult,
+  Neighbour,
+  Projection,
+} from '../inspect-types';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from '../model/chat';
 import type {
   GenerateChunk,
@@ -70,8 +77,14 @@ export type Request = (
   | { id: number; type: 'tokenTexts'; ids: number[] }
   | { id: number; type: 'applyChatTemplate'; messages: ChatMessage[]; options?: ChatTemplateOptions }
   | { id: number; type: 'kernelChoices' }
-  | { id: number; type: 'analyze'; prompt: string; k: number; temperature: number }
+  | { id: number; type: 'inspect'; ids: number[]; options: InspectOptions }
+  | { id: number; type: 'nearest'; query: number | Float32Array; k: number }
+  | { id: number; type: 'arithmetic'; terms: string[]; k: number }
+  | { id: number; type: 'project'; items: (number | Float32Array)[] }
+  | { id: number; type: 'vector'; tokenId: number }
+  | { id: number; type: 'analyze'; prompt: string | { ids: number[] }; k: number; temperature: number }
   | { id: number; type: 'topTokens'; k: number; temperature: number }
+  | { id: number; type: 'entropy'; temperature: number }
   | { id: number; type: 'abort'; target: number }
   | { id: number; type: 'dispose' }
   | { id: number; type: 'recover' }
@@ -91,8 +104,14 @@ export interface Results {
   tokenTexts: string[];
   applyChatTemplate: string;
   kernelChoices: TuningChoice[];
+  inspect: InspectResult;
+  nearest: Neighbour[];
+  arithmetic: ArithmeticResult;
+  project: Projection;
+  vector: Float32Array;
   analyze: PromptTokens & { top: RankedToken[] };
   topTokens: RankedToken[];
+  entropy: number;
   abort: undefined;
   dispose: undefined;
   recover: undefined;
