@@ -146,8 +146,14 @@ export function cachedFetch(
       }
       return res;
     }
-    const got = (await storedFile(s, url)) ?? (await fill(s, url, request.signal));
-    if (got instanceof Response) return got;
+    let got = await storedFile(s, url);
+    if (!got) {
+      const filled = await fill(s, url, request.signal);
+      if (filled instanceof Response) return filled;
+      // Just downloaded and verified: no need to check it again in this load.
+      checked.set(url, Promise.resolve(filled));
+      got = filled;
+    }
     const { meta, blob } = got;
     const range = request.headers.get('range');
     if (range) {
