@@ -28,7 +28,7 @@
 //     workgroup memory), a barrier, then every invocation reads the WG scores, updates m and l
 //     (rescaling by exp(m_old - m_new)) and accumulates p_j v_j for its dimensions d = lid, lid + WG...
 //     Two barriers per WG keys; workgroup memory 256 + WG floats.
-//   PROBS (with the online kernel, no SPLIT, pos = 0; for inspect): also writes the probabilities
+//   PROBS (online or SUBGROUP, no SPLIT, pos = 0; for inspect): also writes the probabilities
 //     probs[(h * T + t) * T + j] = softmax_j(s) for j <= t (inside the window), 0 for the other
 //     j < T: each workgroup scores its keys once more against the final max and sum.
 // Tuning: WG invocations per workgroup (default 64; online: at least 32 so HS <= 8 * WG);
@@ -184,6 +184,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       if (d < HS) { acc[a] += p * vAt(row, kvOffset + d); }
     }
   }
+#if ${PROBS}
+  // The row's probabilities: each key scored once more against the final max m and sum l (the
+  // key range is uniform over the subgroup, so subgroupAdd stays in uniform control flow).
+  let probsRow = ((w.row % params.NH) * params.T + w.row / params.NH) * params.T;
+  for (var j = 0u; j < params.T; j++) {
+    var p = 0.0;
+    if (j >= w.start && j < w.end) {
+      let row = rowStart(j);
+      var part = 0.0;
+      for (var a = 0u; a < SG_DIMS; a++) {
+        let d = lid + a * WG;
+        if (d < HS) { part += qv[a] * kAt(row, kvOffset + d); }
+      }
+      p = exp(capped(subgroupAdd(part)) - m) / l;
+    }
+    if (lid == 0u) { probs[probsRow + j] = p; }
+  }
+#endif
   // A workgroup spread over several subgroups summed only part of each dot: poison the result
   // (through a var: a NaN constant does not compile).
   if (sgSize < WG) {

@@ -120,7 +120,7 @@ export function attentionCandidates(
 export interface GpuAttentionOptions extends Omit<AttentionOptions, 'probs'> {
   /** The kernel configuration (default DEFAULT_ATTENTION_KERNEL); see attentionCandidates. */
   kernel?: AttentionKernel;
-  /** Also write the probabilities [NH, T, T] here (the online kernel without split, pos 0 only). */
+  /** Also write the probabilities [NH, T, T] here (a kernel without split, pos 0 only). */
   probs?: BufferRef;
 }
 
@@ -170,10 +170,8 @@ export async function attention(
 
   const subgroup = k.method === 'subgroup';
   const probs = opts.probs;
-  if (probs && (subgroup || k.chunk !== undefined)) {
-    throw new Error(
-      `attention: probabilities need the online kernel without split, got ${attentionKernelName(k)}`,
-    );
+  if (probs && k.chunk !== undefined) {
+    throw new Error(`attention: probabilities need a kernel without split, got ${attentionKernelName(k)}`);
   }
   const probFloats = probs ? Math.floor(sliceOf(probs).size / 4) : 0;
   const defines = { F16: f16, SPLIT: k.chunk !== undefined, SUBGROUP: subgroup, PROBS: !!probs };

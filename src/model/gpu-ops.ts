@@ -9,7 +9,7 @@ import { type RopeConfig, ropeFrequencies } from '../checkpoint/rope';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import type { BufferRef, Gpu } from '../gpu/gpu';
-import { attention, DEFAULT_ATTENTION_KERNEL } from '../kernels/attention';
+import { attention } from '../kernels/attention';
 import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
 import { gelu } from '../kernels/gelu';
@@ -286,9 +286,9 @@ export class GpuOps implements Ops<GPUBuffer, GpuKinds> {
           offset: layer * this.probs.stride,
           size: NH * this.maxT * this.maxT * 4,
         };
-        const kernel = probs
-          ? DEFAULT_ATTENTION_KERNEL
-          : await chooseAttention(this.gpu, shape, { out, q: qkv, kCache: kc, vCache: vc });
+        // With probabilities: the kernel tuned for this shape, without its split if it has one.
+        const tuned = await chooseAttention(this.gpu, shape, { out, q: qkv, kCache: kc, vCache: vc });
+        const kernel = probs && tuned.chunk !== undefined ? { method: tuned.method, wg: tuned.wg } : tuned;
         return attention(this.gpu, out, qkv, kc, vc, this.maxT, NH, NKV, HS, {
           probs,
           pos: 0,

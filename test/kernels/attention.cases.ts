@@ -100,7 +100,9 @@ export const variants = [
       [false, true].map((SUBGROUP) => ({ F16, SPLIT, SUBGROUP, PROBS: false })),
     ),
   ),
-  ...[false, true].map((F16) => ({ F16, SPLIT: false, SUBGROUP: false, PROBS: true })),
+  ...[false, true].flatMap((F16) =>
+    [false, true].map((SUBGROUP) => ({ F16, SPLIT: false, SUBGROUP, PROBS: true })),
+  ),
 ];
 
 export const cases: KernelCase[] = [
@@ -162,4 +164,6 @@ export const cases: KernelCase[] = [
   attnCase(9, 3, 1, 24, 0, 42, { probs: true, window: 4, softcap: 2, scale: 2 }),
   attnCase(5, 2, 2, 17, 0, 43, { probs: true, f16Cache: true, fused: true }),
   attnCase(1, 2, 1, 8, 0, 44, { probs: true }),
+  attnCase(17, 4, 2, 16, 0, 45, { probs: true, kernel: subgroup() }),
+  attnCase(9, 3, 1, 24, 0, 46, { probs: true, window: 4, softcap: 2, kernel: subgroup() }),
 ];
