@@ -155,7 +155,7 @@ export async function llamaWeights(r: Resolver, cfg: ModelConfig, names: LlamaNa
  * rope_theta with rope_scaling (or v5 rope_parameters), biases, Qwen3's q/k norms, SmolLM3's
  * no_rope_layers, Mistral's sliding_window.
  */
-function llamaConfig(cfg: Json, file: string, modelType: string): ModelConfig {
+export function llamaConfig(cfg: Json, file: string, modelType: string): ModelConfig {
   const sizes = decoderSizes(file, cfg, modelType);
   const attentionBias = bool(file, cfg, 'attention_bias', false);
   const rope = ropeOf(file, cfg, sizes.headDim);

@@ -15,6 +15,7 @@ import {
   uniformLayers,
 } from './config-fields';
 import type { Family } from './families';
+import { llamaConfig } from './llama';
 import {
   type LayerWeights,
   linearNK,
@@ -25,23 +26,17 @@ import {
   unembedding,
 } from './weights';
 
+/** Llama's config, plus partial rotary and a sliding window on every layer when the config names one. */
 function phi3Config(cfg: Json, file: string, modelType: string): ModelConfig {
-  const sizes = decoderSizes(file, cfg, modelType);
-  const rope = ropeOf(file, cfg, sizes.headDim, undefined, 'partial_rotary_factor');
+  const base = llamaConfig(cfg, file, modelType);
+  const rope = ropeOf(file, cfg, base.headDim, undefined, 'partial_rotary_factor');
   const window = optionalNum(file, cfg, 'sliding_window');
   return {
-    ...sizes,
+    ...base,
     arch: 'phi3',
-    norm: 'rmsnorm',
     normEps: num(file, cfg, 'rms_norm_eps', 1e-5),
-    activation: oneOf(file, cfg, ['hidden_act'], { silu: 'silu' as const }, 'silu'),
     rope,
-    layerAttention: window === undefined ? undefined : uniformLayers(sizes.layers, rope, window),
-    learnedPositions: false,
-    tiedEmbeddings: bool(file, cfg, 'tie_word_embeddings', false),
-    qkvBias: false,
-    attnOutBias: false,
-    mlpBias: false,
+    layerAttention: window === undefined ? undefined : uniformLayers(base.layers, rope, window),
   };
 }
 
