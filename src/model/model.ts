@@ -176,7 +176,7 @@ export class Model implements Engine {
   /** Token ids whose K/V are in the cache at positions 0..cachedIds.length-1. */
   private cachedIds: number[] = [];
   private chatApi?: Chat;
-  private embeddingsApi?: Embeddings;
+  private embeddingsApi?: ReturnType<typeof createEmbeddings>;
   private chatInfoCache?: ChatInfo;
 
   /** @internal use loadModel */
@@ -640,6 +640,8 @@ export class Model implements Engine {
   }
 
   private free(b: Built): void {
+    // The embeddings' buffers live on the device being freed (made again on next use after recover).
+    this.embeddingsApi?.dispose();
     b.runner.destroy();
     if (b.ownsDevice) b.gpu.destroy();
   }
