@@ -88,6 +88,9 @@ export class Tokenizer {
     const json = await readJSONFile(files, 'tokenizer.json');
     const optional = async (name: string) => ((await files.has(name)) ? readJSONFile(files, name) : {});
     const tcfg = (await optional('tokenizer_config.json')) as Json;
+    if (typeof tcfg !== 'object' || tcfg === null || Array.isArray(tcfg)) {
+      throw new ModelFormatError('tokenizer_config.json', 'is not a JSON object');
+    }
     const gcfg = (await optional('generation_config.json')) as Json;
     // Recent transformers save the default chat template as its own file, which wins over the config's.
     // It is looked for where files can be listed (folders, picked files); probing a URL folder for it
@@ -95,7 +98,7 @@ export class Tokenizer {
     const listed = await files.list();
     if (listed?.includes('chat_template.jinja')) {
       const template = await files.readText('chat_template.jinja');
-      const named = Array.isArray(tcfg?.chat_template)
+      const named = Array.isArray(tcfg.chat_template)
         ? (tcfg.chat_template as Json[]).filter((t) => t?.name !== DEFAULT_TEMPLATE)
         : [];
       tcfg.chat_template = named.length ? [{ name: DEFAULT_TEMPLATE, template }, ...named] : template;
