@@ -3,7 +3,13 @@
  * fetched over HTTP from the dev server. Results land in `window.modelResults`.
  */
 import { modelChecks } from '../test/model/checks';
+import { embeddingChecks } from '../test/model/explain-checks';
 import { ggufChecks } from '../test/model/gguf-checks';
+
+// The embeddings' GPU-vs-CPU checks of one GPT-2 and one Llama in f32 (the Node suite runs them all).
+const browserEmbeddingChecks = embeddingChecks.filter((c) =>
+  /^random (gpt2|llama GQA[^(]*) \(f32\)/.test(c.name),
+);
 
 interface CheckResult {
   name: string;
@@ -27,7 +33,14 @@ const paths = {
 
 async function main(): Promise<void> {
   const results: CheckResult[] = [];
-  for (const c of [...modelChecks, ...ggufChecks]) {
+  if (browserEmbeddingChecks.length !== 2)
+    throw new Error('the embedding checks were renamed: update model-page.ts');
+  // ?part=i&parts=n runs every n-th check from the i-th: one Playwright test per part, each in its time limit.
+  const q = new URLSearchParams(location.search);
+  const parts = Number(q.get('parts') ?? 1);
+  const part = Number(q.get('part') ?? 0);
+  const all = [...modelChecks, ...ggufChecks, ...browserEmbeddingChecks];
+  for (const c of all.filter((_, i) => i % parts === part)) {
     const t = performance.now();
     try {
       await c.run(paths);

@@ -453,7 +453,7 @@ export const modelChecks: ModelCheck[] = [
 ];
 
 /** Looks like a GPUDevice (the option check passes) but throws when anything is done with it. */
-function untouchableDevice(): GPUDevice {
+export function untouchableDevice(): GPUDevice {
   const touched = () => {
     throw new Error('the GPU was touched');
   };

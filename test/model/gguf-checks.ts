@@ -19,6 +19,7 @@ import {
   PROMPT,
   reference,
   TINYSTORIES_GOLDEN,
+  untouchableDevice,
   withModel,
 } from './checks';
 
@@ -167,9 +168,7 @@ export const ggufChecks: ModelCheck[] = [
   {
     name: 'bad GGUF models get typed errors naming the file and field, before any GPU work',
     async run() {
-      const device = new Proxy({} as GPUDevice, {
-        get: () => fail('the GPU was touched'),
-      });
+      const device = untouchableDevice();
       const files = randomModel('llama', llamaDims, 14);
       const good = ggufFromHf(files);
       await expectError('truncated', ModelFormatError, ['model.gguf'], () =>
