@@ -48,6 +48,7 @@ export default defineConfig(({ mode }) => ({
             input: {
               demo: resolve(import.meta.dirname, 'demo/index.html'),
               bench: resolve(import.meta.dirname, 'demo/bench/index.html'),
+              explain: resolve(import.meta.dirname, 'demo/explain/index.html'),
             },
           },
         }

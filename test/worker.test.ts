@@ -25,7 +25,7 @@ import { loadModel, type Model } from '../src/model/model';
 import { startServer } from '../src/server';
 import type { GenerateEvent, GenerateOptions, GenerateSummary, LoadProgress } from '../src/types';
 import { type RemoteModel, WorkerEngine } from '../src/worker/client';
-import { probabilities, topIds } from '../src/worker/probabilities';
+import { entropyBits, probabilities, topIds } from '../src/worker/probabilities';
 import { serializeError } from '../src/worker/protocol';
 import { errorExamples, errorFields, exportedErrors } from './error-examples';
 
@@ -59,6 +59,19 @@ describe('probabilities', () => {
   });
   it('stays finite for large logits', () => {
     expect(probabilities([1000, 999], [0, 1], 1).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('entropyBits', () => {
+  it('is -sum p log2 p of softmax(row / T), 0 at T = 0', () => {
+    const row = [2, 1, 0, -1, 3];
+    for (const T of [0.3, 1, 2]) {
+      const p = probabilities(row, [0, 1, 2, 3, 4], T);
+      expect(entropyBits(row, T)).toBeCloseTo(-p.reduce((h, q) => h + q * Math.log2(q), 0), 12);
+    }
+    expect(entropyBits(row, 0)).toBe(0);
+    expect(entropyBits([5, 5, 5, 5], 1)).toBeCloseTo(2, 12);
+    expect(entropyBits([5, 5, 5, 5, 9], 1, 4)).toBeCloseTo(2, 12);
   });
 });
 
@@ -240,6 +253,32 @@ describe('engine worker on the GPU', { timeout: 300_000 }, () => {
     expect(remote).toStrictEqual(await local.logits(ids));
     const V = local.config.vocabSize;
     expect(await model.lastLogits()).toStrictEqual(remote.slice((ids.length - 1) * V, ids.length * V));
+  });
+
+  it('inspect and embeddings through the worker equal the model in this thread; a following generate is unchanged', async () => {
+    await load({});
+    const ids = await model.encode('Once upon a time, Lily');
+    const all = { attention: true, logitLens: true, residual: true, topK: 4 };
+    const inspected = await model.inspect(ids, all);
+    expect(inspected).toStrictEqual(await local.inspect(ids, all));
+    expect(inspected.attention?.[0][0]).toBeInstanceOf(Float32Array);
+    const some = { attention: true, layers: [1], heads: [0, 5] };
+    expect(await model.inspect(ids, some)).toStrictEqual(await local.inspect(ids, some));
+    const greedy = { temperature: 0, maxNewTokens: 8 };
+    expect(outcome(await collect(model.generate({ ids }, greedy)))).toEqual(
+      outcome(await collect(local.generate({ ids }, greedy))),
+    );
+
+    const [remote, here] = [model.embeddings, local.embeddings];
+    const vector = await remote.vector(ids[2]);
+    expect(vector).toStrictEqual(await here.vector(ids[2]));
+    expect(await remote.nearest(ids[2], 6)).toStrictEqual(await here.nearest(ids[2], 6));
+    expect(await remote.nearest(vector, 3)).toStrictEqual(await here.nearest(vector, 3));
+    const terms = ['king', '-man', '+woman'];
+    expect(await remote.arithmetic(terms, 5)).toStrictEqual(await here.arithmetic(terms, 5));
+    const items = [ids[1], ids[2], vector, ids[4]];
+    expect(await remote.project(items)).toStrictEqual(await here.project(items));
+    await expect(model.inspect([], {})).rejects.toBeInstanceOf(InvalidOptionError);
   });
 
   it('every generate option reaches the sampler: each gives the tokens of the model in this thread, and changes them', async () => {
