@@ -16,7 +16,7 @@ import { tokenizerFromGguf } from './gguf-tokenizer';
 import { GPT2_GGUF, gpt2Weights } from './gpt2';
 import { LLAMA_GGUF, llamaWeights } from './llama';
 import { readSafetensors } from './safetensors';
-import { type FileSource, openSource, type SourceOptions } from './source';
+import { type FileSource, openSource, type SourceOptions, unsafeFileName } from './source';
 import { readF32, type StoredTensor } from './tensor';
 import { Tokenizer } from './tokenizer';
 import { checkFinite, type ModelWeights, Resolver, scanFinite } from './weights';
@@ -191,24 +191,6 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
   };
 }
 
-/**
- * Why a shard's name in an index could reach outside the model's folder or URL prefix (a '..'
- * segment, an absolute or drive path, a URL of any scheme, a backslash), or undefined when it
- * names a file inside it. Names are relative paths with '/' separators, as the hub writes them.
- */
-export function unsafeShardName(name: string): string | undefined {
-  if (name === '') return 'is empty';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character';
-  if (name.includes('\\')) return 'holds a backslash';
-  if (/^[a-z][a-z0-9+.-]*:/i.test(name)) return 'is a URL or a drive path';
-  if (name.startsWith('/')) return 'is an absolute path';
-  const segments = name.split('/');
-  if (segments.includes('..')) return "has a '..' segment";
-  if (segments.some((s) => s === '' || s === '.')) return "has an empty or '.' segment";
-  return undefined;
-}
-
 /** model.safetensors.index.json's weight_map (tensor name -> shard file), every shard name checked before any is read. */
 function shardIndex(index: unknown): Record<string, string> {
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
@@ -228,7 +210,7 @@ function shardIndex(index: unknown): Record<string, string> {
         tensor,
       );
     }
-    const why = unsafeShardName(file);
+    const why = unsafeFileName(file);
     if (why) {
       throw new ModelFormatError(
         SAFETENSORS_INDEX,

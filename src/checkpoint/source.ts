@@ -4,7 +4,7 @@
  * AbortSignal. URL reads go through ./download.ts: a dropped connection resumes with a Range
  * request, and a whole file whose server reports its sha256 (the hub's LFS files) is verified.
  */
-import { ModelLoadError } from '../errors';
+import { ModelFormatError, ModelLoadError } from '../errors';
 import type { LoadProgress, ModelSource } from '../types';
 import { type DownloadOptions, download } from './download';
 
@@ -97,6 +97,31 @@ class Progress {
   }
 }
 
+/**
+ * Why a file name (a shard named by an index, any name a source is asked for) could reach outside the model's folder or URL prefix (a '..'
+ * segment, an absolute or drive path, a URL of any scheme, a backslash), or undefined when it
+ * names a file inside it. Names are relative paths with '/' separators, as the hub writes them.
+ */
+export function unsafeFileName(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character';
+  if (name.includes('\\')) return 'holds a backslash';
+  if (/^[a-z][a-z0-9+.-]*:/i.test(name)) return 'is a URL or a drive path';
+  if (name.startsWith('/')) return 'is an absolute path';
+  const segments = name.split('/');
+  if (segments.includes('..')) return "has a '..' segment";
+  if (segments.some((s) => s === '' || s === '.')) return "has an empty or '.' segment";
+  return undefined;
+}
+
+/** Refuses a name that would resolve outside the source's folder or URL prefix (second guard after the index check). */
+function checkName(name: string, where: string): void {
+  if (name === '.') return; // the folder itself (listing it)
+  const why = unsafeFileName(name);
+  if (why) throw new ModelFormatError(name, `${why}: it would resolve outside ${where}`);
+}
+
 abstract class BaseSource implements FileSource {
   abstract readonly describe: string;
   abstract has(name: string): Promise<boolean>;
@@ -139,6 +164,7 @@ class UrlSource extends BaseSource {
     this.describe = given === base ? base : `${given} (${this.base})`;
   }
   private url(name: string): string {
+    checkName(name, this.describe);
     return `${this.base}/${name.split('/').map(encodeURIComponent).join('/')}`;
   }
   private get fetchFn(): typeof fetch {
@@ -285,6 +311,7 @@ class FolderSource extends BaseSource {
     this.describe = `folder ${dir}`;
   }
   private async path(name: string): Promise<string> {
+    checkName(name, this.describe);
     const { join, resolve } = await import('node:path');
     let dir = this.dir;
     if (dir === '~' || dir.startsWith('~/')) {
