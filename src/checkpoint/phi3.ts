@@ -4,16 +4,7 @@
  * every layer when the config names one. Long-context rope scalings (longrope, su) are refused.
  */
 import type { ModelConfig } from './config';
-import {
-  bool,
-  decoderSizes,
-  type Json,
-  num,
-  oneOf,
-  optionalNum,
-  ropeOf,
-  uniformLayers,
-} from './config-fields';
+import { type Json, num, optionalNum, ropeOf, uniformLayers } from './config-fields';
 import type { Family } from './families';
 import { llamaConfig } from './llama';
 import {

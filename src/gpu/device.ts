@@ -50,11 +50,15 @@ async function createNodeGpu(): Promise<GPU> {
 async function nodeAdapterProblem(): Promise<string> {
   const fs = await import(/* @vite-ignore */ 'node:fs');
   const base = 'no WebGPU adapter was found by Dawn (the webgpu package)';
-  if (process.platform !== 'linux') return `${base}: install or update the GPU driver (Vulkan, Metal or D3D12)`;
+  if (process.platform !== 'linux')
+    return `${base}: install or update the GPU driver (Vulkan, Metal or D3D12)`;
   const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib'];
   const vulkan = dirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`));
   const swiftshader = fs.existsSync(SWIFTSHADER_ICD);
-  const missing = [!vulkan && 'the Vulkan loader (libvulkan.so.1)', !swiftshader && `SwiftShader (${SWIFTSHADER_ICD})`]
+  const missing = [
+    !vulkan && 'the Vulkan loader (libvulkan.so.1)',
+    !swiftshader && `SwiftShader (${SWIFTSHADER_ICD})`,
+  ]
     .filter(Boolean)
     .join(' and ');
   if (missing) {
