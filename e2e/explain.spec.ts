@@ -158,3 +158,25 @@ test('Step appends the engine’s greedy token and explains the longer text', as
   expect(GOLDEN.startsWith(text), `stepped ${JSON.stringify(text)}`).toBe(true);
   expect(text.length).toBeGreaterThan(3);
 });
+
+/** Other sources the demo supports: a GPT-2 folder (its real byte-level BPE) and a GGUF file, by URL. */
+for (const [what, path, layers, heads] of [
+  ['a GPT-2 folder', '/test/fixtures/gpt2-tiny-random/', 1, 1],
+  ['a GGUF file', '/models/stories260K-gguf/stories260K.gguf', 5, 8],
+] as const) {
+  test(`explains ${what} loaded by URL`, async ({ page }) => {
+    await openExplainer(page);
+    const before = await runs(page);
+    await page.locator('#source-hub').check();
+    await page.locator('#hub-id').fill(new URL(path, page.url()).href);
+    await page.locator('#load').click();
+    await expect(page.locator('#model-status')).toHaveAttribute('data-state', 'loaded');
+    await expect.poll(() => runs(page)).toBeGreaterThan(before);
+    await expect(page.locator('#inspect-status')).toHaveAttribute('data-state', 'ready');
+    await expect(page.locator('#attention-grid canvas')).toHaveCount(layers * heads);
+    await expect(page.locator('#lens tr[data-layer]')).toHaveCount(layers);
+    const lensTop = await page.locator('#lens tr[data-layer]').last().getAttribute('data-top-token-id');
+    await expect.poll(() => attr(page, '#top-tokens li', 'data-token-id')).toBe(lensTop);
+    expect(await page.locator('#stage-step').getAttribute('data-greedy-id')).toBe(lensTop);
+  });
+}
