@@ -16,9 +16,12 @@ import { glu as gluCpu } from '../cpu/glu';
 import { kv_append as kvAppendCpu } from '../cpu/kv_append';
 import { layernorm as layernormCpu } from '../cpu/layernorm';
 import { matmul as matmulCpu } from '../cpu/matmul';
+import { qk_norm as qkNormCpu } from '../cpu/qk_norm';
 import { residual as residualCpu } from '../cpu/residual';
 import { rmsnorm as rmsnormCpu } from '../cpu/rmsnorm';
 import { rope as ropeCpu } from '../cpu/rope';
+import { row_norm as rowNormCpu } from '../cpu/row_norm';
+import { softcap as softcapCpu } from '../cpu/softcap';
 import { softmax as softmaxCpu } from '../cpu/softmax';
 import { type GpuWeightFormat, gpuRowBytes, isQuant, QUANT_FORMATS } from '../formats/formats';
 import { randomBlocks } from '../formats/quant';
@@ -41,9 +44,12 @@ import { glu } from '../kernels/glu';
 import { kv_append } from '../kernels/kv_append';
 import { layernorm } from '../kernels/layernorm';
 import { type MatmulKernel, matmul, matmulCandidates, matmulKernelName } from '../kernels/matmul';
+import { qk_norm } from '../kernels/qk_norm';
 import { residual } from '../kernels/residual';
 import { rmsnorm } from '../kernels/rmsnorm';
 import { rope } from '../kernels/rope';
+import { row_norm } from '../kernels/row_norm';
+import { softcap } from '../kernels/softcap';
 import { softmax } from '../kernels/softmax';
 import type { KernelRow } from './schema';
 import {
@@ -274,13 +280,16 @@ function kvAppendCase(m: ModelShape, T: number): BenchCase {
   };
 }
 
-type RowKernel = 'rmsnorm' | 'layernorm' | 'softmax' | 'argmax';
+type RowKernel = 'rmsnorm' | 'layernorm' | 'softmax' | 'argmax' | 'row_norm';
 
-/** Row-wise kernels over R rows of N: norms (N = C) and the vocab-wide softmax and argmax. */
+/**
+ * Row-wise kernels over R rows of N: norms (N = C), the vocab-wide softmax and argmax, and the
+ * Euclidean norms of the embedding's rows (row_norm: R = V rows of C).
+ */
 function rowCase(kernel: RowKernel, m: ModelShape, what: string, R: number, N: number): BenchCase {
-  const flopsPer = { rmsnorm: 4, layernorm: 7, softmax: 5, argmax: 1 }[kernel];
-  const paramBytes = { rmsnorm: 4 * N, layernorm: 8 * N, softmax: 0, argmax: 0 }[kernel];
-  const outBytes = kernel === 'argmax' ? 4 * R : 4 * R * N;
+  const flopsPer = { rmsnorm: 4, layernorm: 7, softmax: 5, argmax: 1, row_norm: 2 }[kernel];
+  const paramBytes = { rmsnorm: 4 * N, layernorm: 8 * N, softmax: 0, argmax: 0, row_norm: 0 }[kernel];
+  const outBytes = kernel === 'argmax' || kernel === 'row_norm' ? 4 * R : 4 * R * N;
   return {
     kernel,
     variant: 'f32',
@@ -324,6 +333,14 @@ function rowCase(kernel: RowKernel, m: ModelShape, what: string, R: number, N: n
             reference: () => ({ out: fill(Rc * N, (out) => softmaxCpu(out, xc, Rc, N, { temperature: 1 })) }),
             tol: { atol: 1e-9, rtol: 1e-5 },
           };
+        case 'row_norm':
+          return {
+            ...base,
+            outputs: { out: R },
+            gpu: (gpu, o, i) => row_norm(gpu, o.out, i.x, R, N),
+            reference: () => ({ out: fill(Rc, (out) => rowNormCpu(out, xc, Rc, N)) }),
+            tol: { atol: 1e-6, rtol: 1e-5 },
+          };
         case 'argmax':
           return {
             ...base,
@@ -348,7 +365,7 @@ function fill(n: number, f: (out: Float32Array) => void): Float32Array {
   return out;
 }
 
-type Elementwise = 'gelu' | 'glu' | 'residual';
+type Elementwise = 'gelu' | 'glu' | 'residual' | 'softcap';
 
 function elementwiseCase(
   kernel: Elementwise,
@@ -359,8 +376,8 @@ function elementwiseCase(
   W: number,
 ) {
   const N = M * W;
-  const inputs = kernel === 'gelu' ? 1 : 2;
-  const flopsPer = { gelu: variant === 'tanh' ? 8 : 5, glu: 4, residual: 1 }[kernel];
+  const inputs = kernel === 'gelu' || kernel === 'softcap' ? 1 : 2;
+  const flopsPer = { gelu: variant === 'tanh' ? 8 : 5, glu: 4, residual: 1, softcap: 6 }[kernel];
   return {
     kernel,
     variant,
@@ -397,6 +414,18 @@ function elementwiseCase(
           tol: { atol: 1e-6, rtol: 2e-6 },
         };
       }
+      if (kernel === 'softcap') {
+        // Gemma 2's final logits: cap 30 over logits of scale 40, so tanh saturates in part.
+        const x = uniform(N, 3, 40);
+        return {
+          inputs: {},
+          outputs: { x },
+          gpu: (gpu, o) => softcap(gpu, o.x, N, 30),
+          reference: () => ({ x: fill(N, (out) => (out.set(x), softcapCpu(out, N, 30))) }),
+          checked: 'all',
+          tol: { atol: 6e-6, rtol: 2e-6 },
+        };
+      }
       const inPlace = variant === 'in-place';
       return {
         inputs: inPlace ? { b } : { a, b },
@@ -411,6 +440,37 @@ function elementwiseCase(
       };
     },
   } satisfies BenchCase;
+}
+
+/** Qwen3 / Gemma 3's per-head RMSNorm of the q and k heads of fused qkv rows, in place. */
+function qkNormCase(m: ModelShape, T: number): BenchCase {
+  const { NH, NKV, HS } = m;
+  const rowStride = (NH + 2 * NKV) * HS;
+  const n = T * (NH + NKV) * HS;
+  return {
+    kernel: 'qk_norm',
+    variant: 'f32',
+    shape: `${m.name} qkv T=${T}`,
+    model: m.name,
+    dims: { T, NH, NKV, HS },
+    flops: 4 * n,
+    bytes: 8 * n + 8 * HS,
+    prepare() {
+      const x = uniform(T * rowStride, 1, 2);
+      const w = uniform(2 * HS, 2);
+      const opts = { eps: 1e-6, rowStride };
+      return {
+        inputs: { w },
+        outputs: { x },
+        gpu: (gpu, o, i) => qk_norm(gpu, o.x, i.w, T, NH, NKV, HS, opts),
+        reference: () => ({
+          x: fill(T * rowStride, (out) => (out.set(x), qkNormCpu(out, w, T, NH, NKV, HS, opts))),
+        }),
+        checked: 'all',
+        tol: { atol: 2e-6, rtol: 2e-5 },
+      };
+    },
+  };
 }
 
 function embeddingCase(m: ModelShape, T: number, variant: 'f32' | 'f16', positions: boolean): BenchCase {
@@ -586,6 +646,9 @@ export function benchCases(preset: Preset, gpu?: Gpu): BenchCase[] {
   const vocabs = quick ? [TINYSTORIES, GPT2_SMALL] : [TINYSTORIES, GPT2_SMALL, LLAMA_1B];
   for (const m of vocabs) cases.push(rowCase('softmax', m, `V=${m.V}`, 1, m.V));
   for (const m of vocabs) cases.push(rowCase('argmax', m, `V=${m.V}`, 1, m.V));
+  for (const m of vocabs) cases.push(rowCase('row_norm', m, `embedding V=${m.V}`, m.V, m.C));
+  for (const m of vocabs) cases.push(elementwiseCase('softcap', 'f32', m, `logits V=${m.V}`, 1, m.V));
+  for (const m of llamaLike) for (const T of Ms) cases.push(qkNormCase(m, T));
   for (const v of ['tanh', 'none']) {
     for (const m of gptLike)
       for (const M of Ms) cases.push(elementwiseCase('gelu', v, m, `F=${m.F}`, M, m.F));
