@@ -4,6 +4,9 @@
  * chunk of rows to f32) and row_norm, taken once per uploaded table. Everything is created on first
  * use for the model's current device and table, again after recover, and freed by dispose().
  */
+
+import { row_norm as rowNormCpu } from '../cpu/row_norm';
+import { uniform } from '../gpu/check';
 import type { Gpu } from '../gpu/gpu';
 import { type AnyDispatch, type Dispatch, partsOf } from '../kernels/dispatch';
 import { embedding } from '../kernels/embedding';
@@ -11,7 +14,7 @@ import { matmul } from '../kernels/matmul';
 import { row_norm } from '../kernels/row_norm';
 import type { EmbeddingsHost, EmbeddingTable, GpuEmbeddingSizes } from './embeddings';
 import type { GpuTable } from './gpu-weights';
-import { chooseMatmul } from './kernel-choice';
+import { chooseMatmul, chooseReductionWg } from './kernel-choice';
 
 /** What one uploaded table's embeddings hold on its device, created once (again after recover). */
 interface GpuState {
@@ -166,7 +169,21 @@ export class GpuEmbeddingTable implements EmbeddingTable {
         decode.push(d);
         dispatches.push(d);
       }
-      const norm = await row_norm(gpu, out, x, R, C);
+      // Invocations per row, chosen per adapter like the norms' (SwiftShader wants few: barriers cost).
+      const WG = await chooseReductionWg(
+        gpu,
+        'row_norm',
+        { R, C },
+        (wg, up) => row_norm(gpu, up.out.out, up.inp.x, 3, C, { WG: wg }),
+        () => {
+          const xs = uniform(3 * C, 11, 2);
+          const expected = new Float32Array(3);
+          rowNormCpu(expected, xs, 3, C);
+          return { inputs: { x: xs }, outputs: { out: 3 }, expected: { out: expected } };
+        },
+        (wg) => row_norm(gpu, out, x, R, C, { WG: wg }),
+      );
+      const norm = await row_norm(gpu, out, x, R, C, { WG });
       dispatches.push(norm);
       const norms = new Float32Array(V);
       for (let r0 = 0; r0 < V; r0 += R) {

@@ -57,6 +57,7 @@ export const TUNED_OPS: Record<string, (name: string) => string | null> = {
   layernorm: (name) => wgName(parseWg(name)),
   rmsnorm: (name) => wgName(parseWg(name)),
   argmax: (name) => wgName(parseWg(name)),
+  row_norm: (name) => wgName(parseWg(name)),
 };
 
 /** Kernels for prefill blocks are timed on this many rows (a whole chunk takes too long on slow adapters). */
@@ -271,7 +272,7 @@ function parseWg(name: string): number | null {
   return wg && (wg & (wg - 1)) === 0 ? wg : null;
 }
 
-export type ReductionOp = 'layernorm' | 'rmsnorm' | 'argmax';
+export type ReductionOp = 'layernorm' | 'rmsnorm' | 'argmax' | 'row_norm';
 
 /**
  * The workgroup size of a row reduction of R rows of C floats on this adapter. `check(wg, up)`
