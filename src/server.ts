@@ -34,14 +34,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Engine } from './engine';
 import { ChatTemplateError, ContextLengthError, InvalidOptionError, WgptError } from './errors';
+import type { ChatCompletionRequest } from './model/chat';
 import {
-  type ChatCompletionRequest,
   checkFields,
   checkSampling,
   FIELD_OF_OPTION,
   SAMPLING_FIELDS,
   samplingOptions,
-} from './model/chat';
+} from './model/chat-request';
 import type { FinishReason, GenerateEvent, GenerateOptions, GenerateSummary } from './types';
 
 export interface ServerOptions {
