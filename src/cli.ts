@@ -2,7 +2,7 @@
  * The `wgpt` command line:
  *   wgpt generate [--model <folder|url|repo-id|file.gguf>] --prompt "..." [--max-tokens N] [--temperature T]
  *                 [--top-k K] [--top-p P] [--min-p P] [--repetition-penalty R] [--seed S] [--dtype f32|f16|q8|q4]
- *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--json]
+ *                 [--kv-dtype f32|f16] [--tuning auto|off|retune] [--kernel op=variant ...] [--no-cache] [--json]
  *   wgpt serve [--model <source>] [--port 8080] [--host 127.0.0.1] [--dtype f32|f16|q8|q4] [--kv-dtype f32|f16]
  *              [--tuning auto|off|retune] [--max-body-bytes N] [--chat-template <file>] [--any-model]
  * Without --model it uses the embedded default model (models/tinystories-656k).
@@ -16,6 +16,7 @@ import { loadModel } from './model/model';
 import { validateGenerateOptions, validateLoadOptions } from './model/options';
 import { startServer } from './server';
 import type { GenerateOptions, GenerateSummary, LoadOptions } from './types';
+import { cachedFetch } from './worker/cache';
 
 const USAGE = `usage: wgpt generate [--model <source>] --prompt "text" [options]
        wgpt serve [--model <source>] [--port 8080] [--host 127.0.0.1] [serve options]
@@ -33,10 +34,12 @@ options:
   --kv-dtype <f32|f16>      KV cache storage on the GPU (default f32)
   --tuning <auto|off|retune>  kernel selection per adapter: cached timing (default), untuned defaults, or time again
   --kernel <op=variant>     force a kernel variant, e.g. --kernel matmul=gemv.r4.v4 (repeatable)
+  --no-cache                download a URL or hub model without the model cache (default: files go to
+                            ~/.cache/wgpt/models, resumed and checksum-verified, and are read from there next time)
   --json                    print one JSON object with the prompt and generated token ids
 
 serve: an OpenAI-compatible server (POST /v1/chat/completions, POST /v1/completions, GET /v1/models)
-until Ctrl-C; takes --model, --dtype, --kv-dtype, --tuning and --kernel as above, and:
+until Ctrl-C; takes --model, --dtype, --kv-dtype, --tuning, --kernel and --no-cache as above, and:
   --port <n>                default 8080 (0: any free port)
   --host <address>          default 127.0.0.1
   --max-body-bytes <n>      largest request body (default 1048576); a larger one gets 413
@@ -77,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       'kv-dtype': { type: 'string' },
       tuning: { type: 'string' },
       kernel: { type: 'string', multiple: true },
+      'no-cache': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -95,20 +99,9 @@ export async function main(argv: string[]): Promise<number> {
     repetitionPenalty: number('--repetition-penalty', values['repetition-penalty']),
     seed: number('--seed', values.seed),
   };
-  const dtype = values.dtype as LoadOptions['dtype'];
-  if (dtype !== undefined && !DTYPES.includes(dtype))
-    throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
-
-  const kernels = kernelOptions(values.kernel);
-  const load: LoadOptions = {
-    dtype,
-    kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
-    tuning: values.tuning as LoadOptions['tuning'],
-    kernels,
-  };
+  const load = loadOptions(values);
   // Bad options fail before the model loads.
   validateGenerateOptions(options);
-  validateLoadOptions(load);
   const model = await loadModel(values.model ?? defaultModelPath(), load);
   try {
     const controller = new AbortController();
@@ -149,6 +142,32 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The load options both commands take, checked before the model loads. Files downloaded from a
+ * URL or the hub go to the model cache (~/.cache/wgpt/models: resumed, checksum-verified, read from
+ * there next time) unless --no-cache.
+ */
+function loadOptions(values: {
+  dtype?: string;
+  'kv-dtype'?: string;
+  tuning?: string;
+  kernel?: string[];
+  'no-cache'?: boolean;
+}): LoadOptions {
+  const dtype = values.dtype as LoadOptions['dtype'];
+  if (dtype !== undefined && !DTYPES.includes(dtype))
+    throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
+  const load: LoadOptions = {
+    dtype,
+    kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
+    tuning: values.tuning as LoadOptions['tuning'],
+    kernels: kernelOptions(values.kernel),
+    fetch: values['no-cache'] ? undefined : cachedFetch().fetch,
+  };
+  validateLoadOptions(load);
+  return load;
+}
+
 /** Kernel choices from repeated `--kernel op=variant`. */
 function kernelOptions(values: string[] | undefined): Record<string, string> {
   const kernels: Record<string, string> = {};
@@ -175,6 +194,7 @@ async function serve(args: string[]): Promise<number> {
       'kv-dtype': { type: 'string' },
       tuning: { type: 'string' },
       kernel: { type: 'string', multiple: true },
+      'no-cache': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -182,16 +202,7 @@ async function serve(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const dtype = values.dtype as LoadOptions['dtype'];
-  if (dtype !== undefined && !DTYPES.includes(dtype))
-    throw new InvalidOptionError('--dtype', `must be one of ${DTYPES.join(', ')}, got '${dtype}'`);
-  const load: LoadOptions = {
-    dtype,
-    kvDtype: values['kv-dtype'] as LoadOptions['kvDtype'],
-    tuning: values.tuning as LoadOptions['tuning'],
-    kernels: kernelOptions(values.kernel),
-  };
-  validateLoadOptions(load);
+  const load = loadOptions(values);
   const chatTemplate =
     values['chat-template'] === undefined ? undefined : await readFile(values['chat-template'], 'utf8');
   const source = values.model ?? defaultModelPath();

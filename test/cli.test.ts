@@ -11,8 +11,15 @@ const run = promisify(execFile);
 const bin = new URL('../bin/wgpt.js', import.meta.url).pathname;
 
 async function wgpt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return wgptIn(process.env, ...args);
+}
+
+async function wgptIn(
+  env: NodeJS.ProcessEnv,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('node', [bin, ...args], { timeout: 240_000 });
+    const { stdout, stderr } = await run('node', [bin, ...args], { timeout: 240_000, env });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -156,5 +163,57 @@ describe('wgpt CLI', () => {
     const m = await wgpt('generate', '--model', '/nonexistent/model', '--prompt', 'x');
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/config\.json/);
+  });
+
+  it('caches a model downloaded by URL: the second run reads no weights from the server; --no-cache downloads', async () => {
+    const { createServer } = await import('node:http');
+    const { readFile, mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const folder = new URL('../models/tinystories-656k/', import.meta.url);
+    const gets: string[] = [];
+    const server = createServer(async (req, res) => {
+      const name = (req.url ?? '/').slice(1);
+      if (req.method === 'GET') gets.push(name);
+      try {
+        const body = await readFile(new URL(name, folder));
+        res.writeHead(200, { 'content-length': body.length });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const home = await mkdtemp(join(tmpdir(), 'wgpt-home-'));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+      const env = { ...process.env, HOME: home };
+      const args = [
+        'generate',
+        '--model',
+        url,
+        '--prompt',
+        'Once upon a time',
+        '--temperature',
+        '0',
+        '--max-tokens',
+        '4',
+      ];
+      const first = await wgptIn(env, ...args);
+      expect(first.code, first.stderr).toBe(0);
+      expect(gets).toContain('model.safetensors');
+      gets.length = 0;
+      const second = await wgptIn(env, ...args);
+      expect(second.code, second.stderr).toBe(0);
+      // The same greedy text (the line before the statistics).
+      expect(second.stdout.split('\n')[0]).toBe(first.stdout.split('\n')[0]);
+      expect(gets).not.toContain('model.safetensors');
+      const uncached = await wgptIn(env, ...args, '--no-cache');
+      expect(uncached.code, uncached.stderr).toBe(0);
+      expect(gets).toContain('model.safetensors');
+    } finally {
+      server.close();
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });
