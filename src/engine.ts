@@ -54,6 +54,8 @@ export interface EngineInfo {
   checkpoint: CheckpointInfo;
   /** Bytes of weights resident on the GPU. */
   weightBytes: number;
+  /** The most tokens one `inspect` takes (a prefill chunk). */
+  inspectMaxTokens: number;
   chatInfo: ChatInfo;
 }
 

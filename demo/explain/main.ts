@@ -103,6 +103,16 @@ async function explain(): Promise<void> {
     setStatus('Type a prompt.', 'idle');
     return;
   }
+  if (text.length > m.inspectMaxTokens) {
+    showNotice({
+      level: 'info',
+      key: 'run',
+      title: 'The text is too long to explain',
+      detail: `It is ${text.length} tokens; the explainer shows at most ${m.inspectMaxTokens} (one prefill chunk). Shorten the prompt.`,
+    });
+    setStatus(`${text.length} tokens: at most ${m.inspectMaxTokens} can be explained.`, 'idle');
+    return;
+  }
   busy = true;
   updateButtons();
   setStatus(`Running ${text.length} tokens through the model…`, 'busy');

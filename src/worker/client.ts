@@ -179,6 +179,7 @@ export class RemoteModel implements Engine {
   readonly adapter: ModelInfo['adapter'];
   readonly checkpoint: ModelInfo['checkpoint'];
   readonly weightBytes: number;
+  readonly inspectMaxTokens: number;
   readonly chatInfo: ChatInfo;
   /** `chat.completions.create`, run by the worker's model; a stream's chunks arrive as it writes them. */
   readonly chat: Chat;
@@ -194,6 +195,7 @@ export class RemoteModel implements Engine {
     this.adapter = info.adapter;
     this.checkpoint = info.checkpoint;
     this.weightBytes = info.weightBytes;
+    this.inspectMaxTokens = info.inspectMaxTokens;
     this.chatInfo = info.chatInfo;
     this.chat = { completions: { create: (request) => this.createChat(request) } as ChatCompletions };
     this.embeddings = {

@@ -139,6 +139,7 @@ async function load(req: Extract<Request, { type: 'load' }>, signal: AbortSignal
     adapter: loaded.adapter,
     checkpoint: loaded.checkpoint,
     weightBytes: loaded.weightBytes,
+    inspectMaxTokens: loaded.inspectMaxTokens,
     chatInfo: loaded.chatInfo,
   };
   post({ id: req.id, type: 'result', value: info });
