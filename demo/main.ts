@@ -17,6 +17,7 @@ import {
   renderStats,
   renderTopTokens,
   showNotice,
+  wireTemperature,
 } from './ui';
 
 /** How many next-token bars are shown (the sampler's own top-k is the Top-k field). */
@@ -199,17 +200,7 @@ function wire(): void {
       void generate();
     }
   });
-  const slider = input('temperature');
-  const field = input('temperature-number');
-  slider.addEventListener('input', () => {
-    field.value = slider.value;
-    void redrawTopTokens();
-  });
-  field.addEventListener('input', () => {
-    const T = Number(field.value);
-    if (field.value.trim() !== '' && Number.isFinite(T)) slider.value = String(Math.min(2, Math.max(0, T)));
-    void redrawTopTokens();
-  });
+  wireTemperature(() => void redrawTopTokens());
 }
 
 function start(): void {

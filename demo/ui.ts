@@ -10,7 +10,7 @@ export function $<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(
+export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   className?: string,
   text?: string,
@@ -164,4 +164,19 @@ export function renderStats(s: GenerateSummary): void {
     dd.dataset.value = String(s[key as keyof GenerateSummary]);
   }
   $('stats').hidden = false;
+}
+
+/** Keeps the temperature slider (#temperature, 0..2) and its number field (#temperature-number) in step; `changed` redraws. */
+export function wireTemperature(changed: () => void): void {
+  const slider = $<HTMLInputElement>('temperature');
+  const field = $<HTMLInputElement>('temperature-number');
+  slider.addEventListener('input', () => {
+    field.value = slider.value;
+    changed();
+  });
+  field.addEventListener('input', () => {
+    const T = Number(field.value);
+    if (field.value.trim() !== '' && Number.isFinite(T)) slider.value = String(Math.min(2, Math.max(0, T)));
+    changed();
+  });
 }

@@ -12,7 +12,7 @@ import type { ArithmeticResult, InspectResult } from '../../src/inspect-types';
 import type { RemoteModel } from '../../src/worker/client';
 import { describeError, isAbort, NO_WEBGPU_HELP } from '../messages';
 import { defaultModelUrl, ModelLoader } from '../model-loader';
-import { $, clearNotice, renderTopTokens, showNotice, visibleToken } from '../ui';
+import { $, clearNotice, renderTopTokens, showNotice, visibleToken, wireTemperature } from '../ui';
 import { drawHeatStrip } from './draw';
 import {
   describeTerms,
@@ -365,17 +365,7 @@ function wire(): void {
     e.preventDefault();
     void runArithmetic();
   });
-  const slider = $<HTMLInputElement>('temperature');
-  const field = $<HTMLInputElement>('temperature-number');
-  slider.addEventListener('input', () => {
-    field.value = slider.value;
-    void redraw();
-  });
-  field.addEventListener('input', () => {
-    const T = Number(field.value);
-    if (field.value.trim() !== '' && Number.isFinite(T)) slider.value = String(Math.min(2, Math.max(0, T)));
-    void redraw();
-  });
+  wireTemperature(() => void redraw());
 }
 
 function start(): void {

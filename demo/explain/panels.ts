@@ -10,19 +10,8 @@ import type {
   Neighbour,
   Projection,
 } from '../../src/inspect-types';
-import { $, visibleToken } from '../ui';
+import { $, el, visibleToken } from '../ui';
 import { attentionChecks, drawAttention, percent, sequential } from './draw';
-
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** 1 · The token chips, each with its id; `onHover` and `onPick` get the position. */
 export function renderTokens(
