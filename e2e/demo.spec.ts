@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, type Page, test } from '@playwright/test';
+import { watchProblems } from './page-problems';
 
 const MODEL_DIR = new URL('../models/tinystories-656k/', import.meta.url);
 const GGUF_FILE = new URL('../models/stories260K-gguf/stories260K.gguf', import.meta.url);
@@ -18,27 +19,7 @@ const GOLDEN = ', a little girl named Lily lived in a small house with her mom, 
 const CHAT_TEMPLATE =
   '{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}';
 
-const problems: string[] = [];
-
-test.beforeEach(async ({ page }) => {
-  problems.length = 0;
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('worker', (w) =>
-    w.on('console', (m) => m.type() === 'error' && problems.push(`worker: ${m.text()}`)),
-  );
-  await page.addInitScript(() => {
-    window.addEventListener('unhandledrejection', (e) => console.error(`unhandled rejection: ${e.reason}`));
-  });
-});
-
-test.afterEach(async ({ page }, info) => {
-  const name = info.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-  await page.screenshot({ path: `test-results/demo-${name}.png`, fullPage: true });
-  expect(problems).toEqual([]);
-});
+watchProblems('demo');
 
 /** Opens the page and waits for the default model, which loads by itself. */
 async function openDemo(page: Page): Promise<void> {

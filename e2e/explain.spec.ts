@@ -7,6 +7,7 @@
  * test-results/ (and the whole page to docs/explainer.png when WGPT_DOCS_SCREENSHOT=1).
  */
 import { expect, type Page, test } from '@playwright/test';
+import { watchProblems } from './page-problems';
 
 /** The greedy continuation of "Once upon a time" (see models/tinystories-656k/PROVENANCE.md). */
 const GOLDEN = ', a little girl named Lily lived in a small house with her mom, dad, and her dog, Spot';
@@ -15,27 +16,7 @@ const HEADS = 8;
 const HIDDEN = 128;
 const PANELS = ['tokens', 'embeddings', 'attention', 'residual', 'lens', 'next', 'step'];
 
-const problems: string[] = [];
-
-test.beforeEach(async ({ page }) => {
-  problems.length = 0;
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('worker', (w) =>
-    w.on('console', (m) => m.type() === 'error' && problems.push(`worker: ${m.text()}`)),
-  );
-  await page.addInitScript(() => {
-    window.addEventListener('unhandledrejection', (e) => console.error(`unhandled rejection: ${e.reason}`));
-  });
-});
-
-test.afterEach(async ({ page }, info) => {
-  const name = info.title.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-  await page.screenshot({ path: `test-results/explain-${name}.png`, fullPage: true });
-  expect(problems).toEqual([]);
-});
+watchProblems('explain');
 
 /** Opens the page and waits until the default model has explained the default prompt. */
 async function openExplainer(page: Page): Promise<void> {
