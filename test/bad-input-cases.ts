@@ -918,6 +918,13 @@ const nonFiniteCases: BadInput[] = [
     tensor: 'model.embed_tokens.weight',
   },
   {
+    name: 'NaN in an untied unembedding (lm_head)',
+    files: () => poke(llama(), 'lm_head.weight', 32 * 3 + 1, Number.NaN),
+    error: NumericalError,
+    names: [ST, 'lm_head.weight', 'NaN', 'row 3, column 1'],
+    tensor: 'lm_head.weight',
+  },
+  {
     name: 'NaN in an F16 embedding',
     files: () =>
       poke(

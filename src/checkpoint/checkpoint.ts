@@ -138,6 +138,9 @@ async function openSafetensors(files: FileSource): Promise<Checkpoint> {
   const weights = await hfWeights(r, config);
   await r.finish();
   await scanFinite(weights.wte);
+  // An untied unembedding is scanned the same way (NaN there would make every logit NaN).
+  if (weights.lmHead !== weights.wte && weights.lmHead.tensor !== weights.wte.tensor)
+    await scanFinite(weights.lmHead);
   return { format: 'safetensors', describe: files.describe, config, tokenizer, weights, ...summary(tensors) };
 }
 
@@ -181,6 +184,9 @@ async function openGguf(files: FileSource, file: string): Promise<Checkpoint> {
   else throw new UnsupportedModelError(`${file}: architecture ${config.modelType} has no GGUF tensor map`);
   await r.finish();
   await scanFinite(weights.wte);
+  // An untied unembedding is scanned the same way (NaN there would make every logit NaN).
+  if (weights.lmHead !== weights.wte && weights.lmHead.tensor !== weights.wte.tensor)
+    await scanFinite(weights.lmHead);
   return {
     format: 'gguf',
     describe: `${files.describe}: ${file}`,
